@@ -60,7 +60,8 @@ pub fn all() -> Vec<GeneratedCrd> {
 
 /// ControllerDeployment has no `spec`, so its CRD is written out here rather than derived.
 fn controller_deployment_crd() -> CustomResourceDefinition {
-    let preserve = serde_json::json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true });
+    let preserve =
+        serde_json::json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true });
     let schema = serde_json::json!({
         "type": "object",
         "description": "How gardenlet installs an extension.",

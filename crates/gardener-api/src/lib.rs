@@ -22,8 +22,8 @@
 //! ```
 
 pub mod constants;
-pub mod crds;
 pub mod core;
+pub mod crds;
 pub mod extensions;
 pub mod patch;
 pub mod resources;

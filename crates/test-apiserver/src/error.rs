@@ -59,20 +59,32 @@ impl ApiError {
     pub fn not_found(t: Target<'_>) -> Self {
         Self {
             details: Some(t.details()),
-            ..Self::new(404, "NotFound", format!("{} \"{}\" not found", t.qualified(), t.name))
+            ..Self::new(
+                404,
+                "NotFound",
+                format!("{} \"{}\" not found", t.qualified(), t.name),
+            )
         }
     }
 
     /// 404 `NotFound` for a URL that names no resource.
     pub fn no_route(path: &str) -> Self {
-        Self::new(404, "NotFound", format!("the server could not find the requested resource ({path})"))
+        Self::new(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({path})"),
+        )
     }
 
     /// 409 `AlreadyExists`.
     pub fn already_exists(t: Target<'_>) -> Self {
         Self {
             details: Some(t.details()),
-            ..Self::new(409, "AlreadyExists", format!("{} \"{}\" already exists", t.qualified(), t.name))
+            ..Self::new(
+                409,
+                "AlreadyExists",
+                format!("{} \"{}\" already exists", t.qualified(), t.name),
+            )
         }
     }
 
@@ -109,7 +121,11 @@ impl ApiError {
         details["causes"] = Value::Array(causes);
         Self {
             details: Some(details),
-            ..Self::new(409, "Conflict", format!("Apply failed with {} conflict(s):\n{list}", conflicts.len()))
+            ..Self::new(
+                409,
+                "Conflict",
+                format!("Apply failed with {} conflict(s):\n{list}", conflicts.len()),
+            )
         }
     }
 
@@ -127,7 +143,11 @@ impl ApiError {
             .collect();
         Self {
             details: Some(details),
-            ..Self::new(422, "Invalid", format!("{kind}.{} \"{}\" is invalid: {message}", t.group, t.name))
+            ..Self::new(
+                422,
+                "Invalid",
+                format!("{kind}.{} \"{}\" is invalid: {message}", t.group, t.name),
+            )
         }
     }
 
@@ -148,7 +168,13 @@ impl ApiError {
 
     /// 415 `UnsupportedMediaType`.
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type})"))
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type})"
+            ),
+        )
     }
 
     /// 403 `Forbidden`.
@@ -198,9 +224,10 @@ impl IntoResponse for ApiError {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (code, axum::Json(self.to_status())).into_response();
         if self.code == 429 {
-            response
-                .headers_mut()
-                .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
         }
         response
     }

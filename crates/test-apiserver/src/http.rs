@@ -59,7 +59,11 @@ struct ResourceRequest {
 }
 
 fn route(store: &Store, path: &str) -> ApiResult<Route> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let (group, version, rest) = match segments.as_slice() {
         ["version"] => return Ok(Route::Version),
         ["healthz" | "readyz" | "livez", ..] => return Ok(Route::Health),
@@ -67,13 +71,17 @@ fn route(store: &Store, path: &str) -> ApiResult<Route> {
         ["apis"] => return Ok(Route::ApiGroupList),
         ["apis", group] => return Ok(Route::ApiGroup(group.to_string())),
         ["api", version] => return Ok(Route::ResourceList(String::new(), version.to_string())),
-        ["apis", group, version] => return Ok(Route::ResourceList(group.to_string(), version.to_string())),
+        ["apis", group, version] => {
+            return Ok(Route::ResourceList(group.to_string(), version.to_string()));
+        }
         ["api", version, rest @ ..] => ("", *version, rest),
         ["apis", group, version, rest @ ..] => (*group, *version, rest),
         _ => return Err(ApiError::no_route(path)),
     };
     let (namespace, plural, name, subresource) = match rest {
-        ["namespaces", ns, sub @ ("status" | "finalize")] if group.is_empty() => ("", "namespaces", Some(*ns), Some(*sub)),
+        ["namespaces", ns, sub @ ("status" | "finalize")] if group.is_empty() => {
+            ("", "namespaces", Some(*ns), Some(*sub))
+        }
         ["namespaces", ns, plural, tail @ ..] => match tail {
             [] => (*ns, *plural, None, None),
             [name] => (*ns, *plural, Some(*name), None),
@@ -85,7 +93,11 @@ fn route(store: &Store, path: &str) -> ApiResult<Route> {
         [plural, name, sub] => ("", *plural, Some(*name), Some(*sub)),
         _ => return Err(ApiError::no_route(path)),
     };
-    let rt = store.registry.get(group, version, plural).cloned().ok_or_else(|| ApiError::no_route(path))?;
+    let rt = store
+        .registry
+        .get(group, version, plural)
+        .cloned()
+        .ok_or_else(|| ApiError::no_route(path))?;
     if !rt.namespaced && !namespace.is_empty() {
         return Err(ApiError::no_route(path));
     }
@@ -103,7 +115,11 @@ fn route(store: &Store, path: &str) -> ApiResult<Route> {
     }))
 }
 
-fn verb_of(method: &Method, req: &ResourceRequest, query: &HashMap<String, String>) -> &'static str {
+fn verb_of(
+    method: &Method,
+    req: &ResourceRequest,
+    query: &HashMap<String, String>,
+) -> &'static str {
     let watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
     match (method, req.name.is_some()) {
         (&Method::GET, _) if watch => "watch",
@@ -119,7 +135,11 @@ fn verb_of(method: &Method, req: &ResourceRequest, query: &HashMap<String, Strin
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> String {
-    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The single entry point: authenticate, route, inject faults, serve, record.
@@ -127,7 +147,8 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let query_string = parts.uri.query().unwrap_or_default().to_string();
-    let query: HashMap<String, String> = serde_urlencoded::from_str(&query_string).unwrap_or_default();
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(&query_string).unwrap_or_default();
     let mut record = RequestRecord {
         time: store::now(),
         verb: "other".into(),
@@ -145,7 +166,16 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
         user_agent: header_str(&parts.headers, header::USER_AGENT),
         code: 0,
     };
-    let response = serve(&shared, &parts.method, &parts.headers, &path, &query, body, &mut record).await;
+    let response = serve(
+        &shared,
+        &parts.method,
+        &parts.headers,
+        &path,
+        &query,
+        body,
+        &mut record,
+    )
+    .await;
     record.code = response.status().as_u16();
     lock(&shared.log).push(record);
     response
@@ -163,7 +193,11 @@ async fn serve(
 ) -> Response {
     if let Some(token) = &shared.token {
         let expected = format!("Bearer {token}");
-        if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        if headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            != Some(expected.as_str())
+        {
             return ApiError::unauthorized().into_response();
         }
     }
@@ -199,7 +233,17 @@ async fn serve(
         Err(e) => return ApiError::bad_request(format!("reading body: {e}")).into_response(),
     };
     let content_type = record.content_type.clone();
-    match resource(shared, verb, req, query, &content_type, &record.user_agent, bytes).await {
+    match resource(
+        shared,
+        verb,
+        req,
+        query,
+        &content_type,
+        &record.user_agent,
+        bytes,
+    )
+    .await
+    {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
@@ -215,16 +259,28 @@ fn parse_body(bytes: &Bytes, content_type: &str) -> ApiResult<Value> {
     }
     if content_type.contains("yaml") {
         let text = std::str::from_utf8(bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        return serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("invalid YAML body: {e}")));
+        return serde_saphyr::from_str(text)
+            .map_err(|e| ApiError::bad_request(format!("invalid YAML body: {e}")));
     }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 fn filter_of(req: &ResourceRequest, query: &HashMap<String, String>) -> ApiResult<Filter> {
     Ok(Filter {
         namespace: (!req.namespace.is_empty()).then(|| req.namespace.clone()),
-        labels: LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())?,
-        fields: FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default())?,
+        labels: LabelSelector::parse(
+            query
+                .get("labelSelector")
+                .map(String::as_str)
+                .unwrap_or_default(),
+        )?,
+        fields: FieldSelector::parse(
+            query
+                .get("fieldSelector")
+                .map(String::as_str)
+                .unwrap_or_default(),
+        )?,
     })
 }
 
@@ -232,7 +288,12 @@ fn filter_of(req: &ResourceRequest, query: &HashMap<String, String>) -> ApiResul
 fn manager_of(query: &HashMap<String, String>, user_agent: &str) -> String {
     match query.get("fieldManager") {
         Some(m) if !m.is_empty() => m.clone(),
-        _ => user_agent.split('/').next().filter(|s| !s.is_empty()).unwrap_or("unknown").to_string(),
+        _ => user_agent
+            .split('/')
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("unknown")
+            .to_string(),
     }
 }
 
@@ -261,11 +322,19 @@ async fn resource(
         dry_run: query.get("dryRun").is_some_and(|d| d == "All"),
     };
     match verb {
-        "get" => Ok(json_response(StatusCode::OK, lock(&shared.store).get(rt, ns, &name)?)),
+        "get" => Ok(json_response(
+            StatusCode::OK,
+            lock(&shared.store).get(rt, ns, &name)?,
+        )),
         "list" => {
             let filter = filter_of(&req, query)?;
             let limit = query.get("limit").and_then(|l| l.parse().ok());
-            let page = lock(&shared.store).list(rt, &filter, limit, query.get("continue").map(String::as_str))?;
+            let page = lock(&shared.store).list(
+                rt,
+                &filter,
+                limit,
+                query.get("continue").map(String::as_str),
+            )?;
             let mut metadata = json!({ "resourceVersion": page.resource_version.to_string() });
             if let Some(token) = page.continue_token {
                 metadata["continue"] = json!(token);
@@ -298,19 +367,34 @@ async fn resource(
             } else if content_type.starts_with("application/strategic-merge-patch+json") {
                 PatchBody::Strategic(body)
             } else if content_type.starts_with("application/apply-patch+yaml") {
-                PatchBody::Apply { config: body, force: query.get("force").is_some_and(|f| f == "true") }
+                PatchBody::Apply {
+                    config: body,
+                    force: query.get("force").is_some_and(|f| f == "true"),
+                }
             } else {
                 return Err(ApiError::unsupported_media_type(content_type));
             };
             let existed = lock(&shared.store).get(rt, ns, &name).is_ok();
             let patched = lock(&shared.store).patch(rt, ns, &name, patch, &opts)?;
-            let code = if existed { StatusCode::OK } else { StatusCode::CREATED };
+            let code = if existed {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
             Ok(json_response(code, patched))
         }
         "delete" => {
-            let options: Value = if bytes.is_empty() { json!({}) } else { parse_body(&bytes, "application/json")? };
-            let rv = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str);
-            let uid = options.pointer("/preconditions/uid").and_then(Value::as_str);
+            let options: Value = if bytes.is_empty() {
+                json!({})
+            } else {
+                parse_body(&bytes, "application/json")?
+            };
+            let rv = options
+                .pointer("/preconditions/resourceVersion")
+                .and_then(Value::as_str);
+            let uid = options
+                .pointer("/preconditions/uid")
+                .and_then(Value::as_str);
             let outcome = lock(&shared.store).delete(rt, ns, &name, rv, uid, opts.dry_run)?;
             Ok(match outcome {
                 Deleted::Pending(object) => json_response(StatusCode::OK, object),
@@ -336,12 +420,15 @@ async fn resource(
                 json!({ "apiVersion": rt.api_version(), "kind": format!("{}List", rt.kind), "metadata": { "resourceVersion": rv.to_string() }, "items": items }),
             ))
         }
-        _ => Err(ApiError::method_not_allowed("method not allowed on this resource")),
+        _ => Err(ApiError::method_not_allowed(
+            "method not allowed on this resource",
+        )),
     }
 }
 
 fn event_line(type_: &str, object: &Value) -> Bytes {
-    let mut line = serde_json::to_vec(&json!({ "type": type_, "object": object })).expect("events serialize");
+    let mut line =
+        serde_json::to_vec(&json!({ "type": type_, "object": object })).expect("events serialize");
     line.push(b'\n');
     Bytes::from(line)
 }
@@ -364,18 +451,32 @@ fn bookmark(rt: &ResourceType, rv: u64, initial_events_end: bool) -> Value {
 }
 
 /// Starts a watch: replay (history or synthetic ADDED), then live changes, bookmarks and the timeout.
-fn watch(shared: &Arc<Shared>, req: &ResourceRequest, query: &HashMap<String, String>) -> ApiResult<Response> {
+fn watch(
+    shared: &Arc<Shared>,
+    req: &ResourceRequest,
+    query: &HashMap<String, String>,
+) -> ApiResult<Response> {
     let mut filter = filter_of(req, query)?;
     if let Some(name) = &req.name {
         // A watch on a single object is a watch with fieldSelector=metadata.name.
-        let fields = query.get("fieldSelector").map(String::as_str).unwrap_or_default();
+        let fields = query
+            .get("fieldSelector")
+            .map(String::as_str)
+            .unwrap_or_default();
         filter.fields = FieldSelector::parse(&format!("{fields},metadata.name={name}"))?;
     }
     watch_with(shared, req.rt.clone(), filter, query)
 }
 
-fn watch_with(shared: &Arc<Shared>, rt: ResourceType, filter: Filter, query: &HashMap<String, String>) -> ApiResult<Response> {
-    let bookmarks = query.get("allowWatchBookmarks").is_some_and(|b| b == "true");
+fn watch_with(
+    shared: &Arc<Shared>,
+    rt: ResourceType,
+    filter: Filter,
+    query: &HashMap<String, String>,
+) -> ApiResult<Response> {
+    let bookmarks = query
+        .get("allowWatchBookmarks")
+        .is_some_and(|b| b == "true");
     let send_initial = query.get("sendInitialEvents").is_some_and(|b| b == "true");
     let timeout = query
         .get("timeoutSeconds")
@@ -388,9 +489,17 @@ fn watch_with(shared: &Arc<Shared>, rt: ResourceType, filter: Filter, query: &Ha
         let store = lock(&shared.store);
         let rx = store.subscribe();
         if send_initial || from.is_empty() || from == "0" {
-            initial.extend(store.snapshot(&rt, &filter).iter().map(|o| event_line("ADDED", o)));
+            initial.extend(
+                store
+                    .snapshot(&rt, &filter)
+                    .iter()
+                    .map(|o| event_line("ADDED", o)),
+            );
             if send_initial && bookmarks {
-                initial.push(event_line("BOOKMARK", &bookmark(&rt, store.current_rv(), true)));
+                initial.push(event_line(
+                    "BOOKMARK",
+                    &bookmark(&rt, store.current_rv(), true),
+                ));
             }
             (rx, store.current_rv())
         } else {
@@ -409,7 +518,8 @@ fn watch_with(shared: &Arc<Shared>, rt: ResourceType, filter: Filter, query: &Ha
                 Err(expired) => {
                     // Like the watch cache: 200, then an ERROR event carrying the 410 Status.
                     let line = event_line("ERROR", &expired.to_status());
-                    let body = Body::from_stream(futures::stream::iter([Ok::<_, Infallible>(line)]));
+                    let body =
+                        Body::from_stream(futures::stream::iter([Ok::<_, Infallible>(line)]));
                     return Ok(watch_response(body));
                 }
             }
@@ -426,7 +536,10 @@ fn watch_with(shared: &Arc<Shared>, rt: ResourceType, filter: Filter, query: &Ha
         }
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + bookmark_interval, bookmark_interval);
+        let mut ticker = tokio::time::interval_at(
+            tokio::time::Instant::now() + bookmark_interval,
+            bookmark_interval,
+        );
         loop {
             tokio::select! {
                 _ = &mut deadline => return,
@@ -472,7 +585,9 @@ fn watch_response(body: Body) -> Response {
 
 /// Runs a producer task and exposes what it sends as a body stream; the task stops when the client
 /// goes away.
-fn async_stream<F, Fut>(producer: F) -> impl futures::Stream<Item = Result<Bytes, Infallible>> + Send + 'static
+fn async_stream<F, Fut>(
+    producer: F,
+) -> impl futures::Stream<Item = Result<Bytes, Infallible>> + Send + 'static
 where
     F: FnOnce(tokio::sync::mpsc::Sender<Bytes>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -536,7 +651,11 @@ fn discovery(shared: &Arc<Shared>, route: Route) -> Response {
             if resources.is_empty() {
                 return ApiError::no_route(&format!("{group}/{version}")).into_response();
             }
-            let group_version = if group.is_empty() { version } else { format!("{group}/{version}") };
+            let group_version = if group.is_empty() {
+                version
+            } else {
+                format!("{group}/{version}")
+            };
             json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources })
         }
         Route::Resource(_) => unreachable!("resource routes are not discovery"),

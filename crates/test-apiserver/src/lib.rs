@@ -165,11 +165,23 @@ impl Builder {
         let listener = TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;
         let mut store = Store::new(self.history_limit);
-        let system = WriteOptions { manager: "test-apiserver".into(), ..WriteOptions::default() };
-        let namespaces = store.registry.get("", "v1", "namespaces").cloned().expect("namespaces are built in");
+        let system = WriteOptions {
+            manager: "test-apiserver".into(),
+            ..WriteOptions::default()
+        };
+        let namespaces = store
+            .registry
+            .get("", "v1", "namespaces")
+            .cloned()
+            .expect("namespaces are built in");
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             store
-                .create(&namespaces, "", json!({ "metadata": { "name": ns } }), &system)
+                .create(
+                    &namespaces,
+                    "",
+                    json!({ "metadata": { "name": ns } }),
+                    &system,
+                )
                 .expect("system namespaces are valid");
         }
         let (close_watches, _) = tokio::sync::watch::channel(0);
@@ -181,7 +193,9 @@ impl Builder {
             token: self.token.clone(),
             bookmark_interval: self.bookmark_interval,
         });
-        let router = axum::Router::new().fallback(http::handle).with_state(shared.clone());
+        let router = axum::Router::new()
+            .fallback(http::handle)
+            .with_state(shared.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let (scheme, ca_pem) = if self.tls {
             let tls = tls::generate()?;
@@ -193,7 +207,9 @@ impl Builder {
                 let shutdown = async move {
                     let _ = stop.wait_for(|s| *s).await;
                 };
-                let _ = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await;
             });
             ("http", None)
         };
@@ -208,7 +224,12 @@ impl Builder {
     }
 }
 
-async fn serve_tls(listener: TcpListener, router: axum::Router, config: Arc<rustls::ServerConfig>, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn serve_tls(
+    listener: TcpListener,
+    router: axum::Router,
+    config: Arc<rustls::ServerConfig>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     use hyper_util::service::TowerToHyperService;
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
@@ -256,7 +277,8 @@ impl RunningServer {
         use base64::Engine;
         let mut cluster = json!({ "server": self.url });
         if let Some(ca) = &self.ca_pem {
-            cluster["certificate-authority-data"] = json!(base64::engine::general_purpose::STANDARD.encode(ca));
+            cluster["certificate-authority-data"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(ca));
         }
         let mut user = json!({});
         if let Some(token) = &self.token {
@@ -289,9 +311,12 @@ impl RunningServer {
 
     /// A kube client built from the kubeconfig, so TLS and auth take the production code path.
     pub async fn client(&self) -> Result<kube::Client, Error> {
-        let config = kube::Config::from_custom_kubeconfig(self.kubeconfig(), &kube::config::KubeConfigOptions::default())
-            .await
-            .map_err(|e| Error::Kube(e.to_string()))?;
+        let config = kube::Config::from_custom_kubeconfig(
+            self.kubeconfig(),
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .map_err(|e| Error::Kube(e.to_string()))?;
         kube::Client::try_from(config).map_err(|e| Error::Kube(e.to_string()))
     }
 
@@ -338,11 +363,18 @@ impl RunningServer {
     /// Creates or updates the objects of a multi-document YAML (or JSON) string, in order. A
     /// document's `status` is written through the status subresource.
     pub fn apply_yaml(&self, yaml: &str, source: &str) -> Result<usize, Error> {
-        let docs: Vec<Value> = serde_saphyr::from_multiple(yaml).map_err(|e| Error::Yaml { file: source.into(), message: e.to_string() })?;
+        let docs: Vec<Value> = serde_saphyr::from_multiple(yaml).map_err(|e| Error::Yaml {
+            file: source.into(),
+            message: e.to_string(),
+        })?;
         let mut count = 0;
         for doc in docs.into_iter().filter(|d| d.is_object()) {
             let items = match doc.get("kind").and_then(Value::as_str) {
-                Some("List") => doc.get("items").and_then(Value::as_array).cloned().unwrap_or_default(),
+                Some("List") => doc
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
                 _ => vec![doc],
             };
             for item in items {
@@ -354,11 +386,26 @@ impl RunningServer {
     }
 
     fn apply_object(&self, object: Value) -> Result<(), Error> {
-        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-        let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-        let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let api_version = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let kind = object
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let label = format!("{kind}/{name}");
-        let fail = |source| Error::Apply { object: label.clone(), source };
+        let fail = |source| Error::Apply {
+            object: label.clone(),
+            source,
+        };
         let mut store = lock(&self.shared.store);
         let rt = store
             .registry
@@ -366,11 +413,18 @@ impl RunningServer {
             .cloned()
             .ok_or_else(|| fail(ApiError::no_route(&format!("{api_version}, Kind={kind}"))))?;
         let ns = if rt.namespaced {
-            object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string()
+            object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+                .to_string()
         } else {
             String::new()
         };
-        let opts = WriteOptions { manager: "test-apiserver".into(), ..WriteOptions::default() };
+        let opts = WriteOptions {
+            manager: "test-apiserver".into(),
+            ..WriteOptions::default()
+        };
         let status = object.get("status").cloned();
         let written = match store.create(&rt, &ns, object.clone(), &opts) {
             Err(e) if e.reason == "AlreadyExists" => {
@@ -385,8 +439,13 @@ impl RunningServer {
         if let (Some(status), true) = (status, rt.status_subresource) {
             let mut with_status = written;
             with_status["status"] = status;
-            let opts = WriteOptions { subresource: "status".into(), ..opts };
-            store.update(&rt, &ns, &name, with_status, &opts).map_err(fail)?;
+            let opts = WriteOptions {
+                subresource: "status".into(),
+                ..opts
+            };
+            store
+                .update(&rt, &ns, &name, with_status, &opts)
+                .map_err(fail)?;
         }
         Ok(())
     }
@@ -416,7 +475,10 @@ fn collect_manifests(path: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io:
         for entry in std::fs::read_dir(path)? {
             collect_manifests(&entry?.path(), out)?;
         }
-    } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json") {
+    } else if path
+        .extension()
+        .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+    {
         out.push(path.to_path_buf());
     }
     Ok(())

@@ -32,7 +32,9 @@ pub fn json_patch(doc: &mut Value, body: &Value) -> ApiResult<()> {
 /// Applies an RFC 7386 merge patch.
 pub fn merge_patch(doc: &mut Value, body: &Value) -> ApiResult<()> {
     if !body.is_object() {
-        return Err(ApiError::bad_request("merge patch body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "merge patch body must be a JSON object",
+        ));
     }
     json_patch::merge(doc, body);
     Ok(())
@@ -43,8 +45,17 @@ pub type FieldPath = Vec<String>;
 
 /// Metadata fields owned by the server, never by a field manager.
 const SERVER_METADATA: &[&str] = &[
-    "name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
-    "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink", "generateName",
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "selfLink",
+    "generateName",
 ];
 
 /// The leaf field paths set in an object (excluding apiVersion, kind and server-owned metadata).
@@ -56,7 +67,10 @@ pub fn leaves(object: &Value) -> BTreeSet<FieldPath> {
                     if path.is_empty() && (k == "apiVersion" || k == "kind") {
                         continue;
                     }
-                    if path.len() == 1 && path[0] == "metadata" && SERVER_METADATA.contains(&k.as_str()) {
+                    if path.len() == 1
+                        && path[0] == "metadata"
+                        && SERVER_METADATA.contains(&k.as_str())
+                    {
                         continue;
                     }
                     path.push(k.clone());
@@ -160,7 +174,12 @@ pub fn read_managed(object: &Value) -> Vec<ManagedEntry> {
         .into_iter()
         .flatten()
         .map(|e| {
-            let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            let s = |k: &str| {
+                e.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
             ManagedEntry {
                 manager: s("manager"),
                 operation: s("operation"),
@@ -193,12 +212,19 @@ pub fn write_managed(object: &mut Value, entries: &[ManagedEntry]) {
             v
         })
         .collect();
-    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+    if !object.get("metadata").is_some_and(Value::is_object) {
         if list.is_empty() {
-            meta.remove("managedFields");
-        } else {
-            meta.insert("managedFields".into(), Value::Array(list));
+            return;
         }
+        object["metadata"] = json!({});
+    }
+    let meta = object["metadata"]
+        .as_object_mut()
+        .expect("metadata is an object");
+    if list.is_empty() {
+        meta.remove("managedFields");
+    } else {
+        meta.insert("managedFields".into(), Value::Array(list));
     }
 }
 
@@ -220,13 +246,20 @@ pub struct Writer<'a> {
 }
 
 /// Server-side apply of `config` onto `current` (`None` = create). Returns the new object.
-pub fn apply(current: Option<&Value>, config: &Value, writer: &Writer<'_>, force: bool) -> ApiResult<(Value, Vec<(String, String)>)> {
+pub fn apply(
+    current: Option<&Value>,
+    config: &Value,
+    writer: &Writer<'_>,
+    force: bool,
+) -> ApiResult<(Value, Vec<(String, String)>)> {
     let mut object = current.cloned().unwrap_or_else(|| json!({}));
     let mut entries = read_managed(&object);
     let applied = leaves(config);
     let mut conflicts = Vec::new();
     for entry in entries.iter_mut() {
-        let is_self = entry.manager == writer.manager && entry.operation == "Apply" && entry.subresource == writer.subresource;
+        let is_self = entry.manager == writer.manager
+            && entry.operation == "Apply"
+            && entry.subresource == writer.subresource;
         if is_self {
             continue;
         }
@@ -250,12 +283,18 @@ pub fn apply(current: Option<&Value>, config: &Value, writer: &Writer<'_>, force
     // Fields this manager applied before but no longer does are removed unless someone else owns them.
     let previous = entries
         .iter()
-        .find(|e| e.manager == writer.manager && e.operation == "Apply" && e.subresource == writer.subresource)
+        .find(|e| {
+            e.manager == writer.manager
+                && e.operation == "Apply"
+                && e.subresource == writer.subresource
+        })
         .map(|e| e.fields.clone())
         .unwrap_or_default();
     for path in previous.difference(&applied) {
         let owned_elsewhere = entries.iter().any(|e| {
-            !(e.manager == writer.manager && e.operation == "Apply" && e.subresource == writer.subresource)
+            !(e.manager == writer.manager
+                && e.operation == "Apply"
+                && e.subresource == writer.subresource)
                 && e.fields.contains(path)
         });
         if !owned_elsewhere {
@@ -263,7 +302,11 @@ pub fn apply(current: Option<&Value>, config: &Value, writer: &Writer<'_>, force
         }
     }
     deep_merge(&mut object, config);
-    entries.retain(|e| !(e.manager == writer.manager && e.operation == "Apply" && e.subresource == writer.subresource));
+    entries.retain(|e| {
+        !(e.manager == writer.manager
+            && e.operation == "Apply"
+            && e.subresource == writer.subresource)
+    });
     entries.push(ManagedEntry {
         manager: writer.manager.to_string(),
         operation: "Apply".into(),
@@ -283,7 +326,9 @@ fn deep_merge(target: &mut Value, config: &Value) {
             for (k, v) in c {
                 if v.is_null() {
                     t.remove(k);
-                } else if let Some(existing) = t.get_mut(k).filter(|e| e.is_object() && v.is_object()) {
+                } else if let Some(existing) =
+                    t.get_mut(k).filter(|e| e.is_object() && v.is_object())
+                {
                     deep_merge(existing, v);
                 } else {
                     t.insert(k.clone(), v.clone());
@@ -310,12 +355,15 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer<'_>) 
         return;
     }
     for entry in entries.iter_mut() {
-        entry.fields.retain(|p| !changed.contains(p) && !removed.contains(p));
+        entry
+            .fields
+            .retain(|p| !changed.contains(p) && !removed.contains(p));
     }
-    match entries
-        .iter_mut()
-        .find(|e| e.manager == writer.manager && e.operation == "Update" && e.subresource == writer.subresource)
-    {
+    match entries.iter_mut().find(|e| {
+        e.manager == writer.manager
+            && e.operation == "Update"
+            && e.subresource == writer.subresource
+    }) {
         Some(entry) => {
             entry.fields.extend(changed);
             entry.time = writer.time.to_string();
@@ -337,18 +385,31 @@ mod tests {
     use super::*;
 
     fn w(manager: &str) -> Writer<'_> {
-        Writer { manager, subresource: "", api_version: "v1", time: "2026-01-01T00:00:00Z" }
+        Writer {
+            manager,
+            subresource: "",
+            api_version: "v1",
+            time: "2026-01-01T00:00:00Z",
+        }
     }
 
     #[test]
     fn json_patch_test_null_passes_on_missing_path() {
         let mut doc = json!({"metadata": {"name": "a"}});
-        json_patch(&mut doc, &json!([
-            {"op": "test", "path": "/metadata/finalizers", "value": null},
-            {"op": "add", "path": "/metadata/finalizers", "value": ["f"]}
-        ])).unwrap();
+        json_patch(
+            &mut doc,
+            &json!([
+                {"op": "test", "path": "/metadata/finalizers", "value": null},
+                {"op": "add", "path": "/metadata/finalizers", "value": ["f"]}
+            ]),
+        )
+        .unwrap();
         assert_eq!(doc["metadata"]["finalizers"], json!(["f"]));
-        let err = json_patch(&mut doc, &json!([{"op": "test", "path": "/metadata/finalizers", "value": null}])).unwrap_err();
+        let err = json_patch(
+            &mut doc,
+            &json!([{"op": "test", "path": "/metadata/finalizers", "value": null}]),
+        )
+        .unwrap_err();
         assert_eq!(err.code, 422);
     }
 
@@ -366,14 +427,26 @@ mod tests {
         // a stops applying x (still owned by b) and y (owned by nobody else): y is removed, x kept.
         let (obj, _) = apply(Some(&obj), &json!({"data": {}}), &w("a"), false).unwrap();
         assert_eq!(obj["data"], json!({"x": "1"}));
-        let managers: Vec<String> = read_managed(&obj).into_iter().map(|e| e.manager).collect();
-        assert_eq!(managers, vec!["b"]);
+        let a = read_managed(&obj)
+            .into_iter()
+            .find(|e| e.manager == "a")
+            .unwrap();
+        assert_eq!(
+            a.fields,
+            BTreeSet::from([vec!["data".to_string()]]),
+            "a now owns only the empty map it applied"
+        );
     }
 
     #[test]
     fn fields_v1_round_trips() {
-        let set = leaves(&json!({"metadata": {"name": "n", "labels": {"a": "b"}}, "spec": {"x": [1], "y": {"z": true}}}));
+        let set = leaves(
+            &json!({"metadata": {"name": "n", "labels": {"a": "b"}}, "spec": {"x": [1], "y": {"z": true}}}),
+        );
         assert_eq!(from_fields_v1(&to_fields_v1(&set)), set);
-        assert_eq!(to_fields_v1(&set)["f:metadata"], json!({"f:labels": {"f:a": {}}}));
+        assert_eq!(
+            to_fields_v1(&set)["f:metadata"],
+            json!({"f:labels": {"f:a": {}}})
+        );
     }
 }

@@ -41,7 +41,10 @@ pub struct RequestRecord {
 impl RequestRecord {
     /// Whether the request changed state (create, update, patch, delete, deletecollection).
     pub fn is_write(&self) -> bool {
-        matches!(self.verb.as_str(), "create" | "update" | "patch" | "delete" | "deletecollection")
+        matches!(
+            self.verb.as_str(),
+            "create" | "update" | "patch" | "delete" | "deletecollection"
+        )
     }
 
     /// `resource` or `resource/subresource`.
@@ -70,7 +73,12 @@ pub struct FaultRule {
 impl FaultRule {
     /// Fails the next `times` requests with verb `verb` on `resource` with `code`.
     pub fn new(verb: &str, resource: &str, times: usize, code: u16) -> Self {
-        Self { verb: Some(verb.into()), resource: Some(resource.into()), remaining: times, code }
+        Self {
+            verb: Some(verb.into()),
+            resource: Some(resource.into()),
+            remaining: times,
+            code,
+        }
     }
 
     pub(crate) fn matches(&self, verb: &str, resource: &str) -> bool {

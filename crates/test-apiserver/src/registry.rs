@@ -51,7 +51,16 @@ impl ResourceType {
 
     /// Discovery entries (`APIResource`) for the resource and its status subresource.
     pub fn discovery(&self) -> Vec<Value> {
-        let verbs = json!(["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]);
+        let verbs = json!([
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch"
+        ]);
         let mut main = json!({
             "name": self.plural,
             "singularName": self.singular,
@@ -131,30 +140,114 @@ impl Registry {
     pub fn with_builtins() -> Self {
         let mut registry = Self::default();
         let builtins = [
-            ResourceType::builtin("", "v1", "Namespace", "namespaces", false).with_status().short(&["ns"]),
+            ResourceType::builtin("", "v1", "Namespace", "namespaces", false)
+                .with_status()
+                .short(&["ns"]),
             ResourceType::builtin("", "v1", "Secret", "secrets", true),
             ResourceType::builtin("", "v1", "ConfigMap", "configmaps", true).short(&["cm"]),
-            ResourceType::builtin("", "v1", "ServiceAccount", "serviceaccounts", true).short(&["sa"]),
+            ResourceType::builtin("", "v1", "ServiceAccount", "serviceaccounts", true)
+                .short(&["sa"]),
             ResourceType::builtin("", "v1", "Event", "events", true).short(&["ev"]),
-            ResourceType::builtin("", "v1", "Service", "services", true).with_status().short(&["svc"]),
-            ResourceType::builtin("", "v1", "Pod", "pods", true).with_status().short(&["po"]),
-            ResourceType::builtin("", "v1", "Node", "nodes", false).with_status().short(&["no"]),
+            ResourceType::builtin("", "v1", "Service", "services", true)
+                .with_status()
+                .short(&["svc"]),
+            ResourceType::builtin("", "v1", "Pod", "pods", true)
+                .with_status()
+                .short(&["po"]),
+            ResourceType::builtin("", "v1", "Node", "nodes", false)
+                .with_status()
+                .short(&["no"]),
             ResourceType::builtin("events.k8s.io", "v1", "Event", "events", true).short(&["ev"]),
             ResourceType::builtin("coordination.k8s.io", "v1", "Lease", "leases", true),
-            ResourceType::builtin("apps", "v1", "DaemonSet", "daemonsets", true).with_status().with_generation().short(&["ds"]),
-            ResourceType::builtin("apps", "v1", "Deployment", "deployments", true).with_status().with_generation().short(&["deploy"]),
-            ResourceType::builtin("apps", "v1", "StatefulSet", "statefulsets", true).with_status().with_generation().short(&["sts"]),
+            ResourceType::builtin("apps", "v1", "DaemonSet", "daemonsets", true)
+                .with_status()
+                .with_generation()
+                .short(&["ds"]),
+            ResourceType::builtin("apps", "v1", "Deployment", "deployments", true)
+                .with_status()
+                .with_generation()
+                .short(&["deploy"]),
+            ResourceType::builtin("apps", "v1", "StatefulSet", "statefulsets", true)
+                .with_status()
+                .with_generation()
+                .short(&["sts"]),
             ResourceType::builtin("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", false),
-            ResourceType::builtin("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false),
-            ResourceType::builtin("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false),
+            ResourceType::builtin(
+                "rbac.authorization.k8s.io",
+                "v1",
+                "ClusterRole",
+                "clusterroles",
+                false,
+            ),
+            ResourceType::builtin(
+                "rbac.authorization.k8s.io",
+                "v1",
+                "ClusterRoleBinding",
+                "clusterrolebindings",
+                false,
+            ),
             ResourceType::builtin("rbac.authorization.k8s.io", "v1", "Role", "roles", true),
-            ResourceType::builtin("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true),
-            ResourceType::builtin("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true).with_status().with_generation().short(&["pdb"]),
-            ResourceType::builtin("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true).with_generation().short(&["netpol"]),
-            ResourceType::builtin("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true).with_status().short(&["hpa"]),
-            ResourceType::builtin("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false).with_generation(),
-            ResourceType::builtin("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false).with_generation(),
-            ResourceType::builtin(CRD_GROUP, "v1", "CustomResourceDefinition", "customresourcedefinitions", false).with_status().with_generation().short(&["crd", "crds"]),
+            ResourceType::builtin(
+                "rbac.authorization.k8s.io",
+                "v1",
+                "RoleBinding",
+                "rolebindings",
+                true,
+            ),
+            ResourceType::builtin(
+                "policy",
+                "v1",
+                "PodDisruptionBudget",
+                "poddisruptionbudgets",
+                true,
+            )
+            .with_status()
+            .with_generation()
+            .short(&["pdb"]),
+            ResourceType::builtin(
+                "networking.k8s.io",
+                "v1",
+                "NetworkPolicy",
+                "networkpolicies",
+                true,
+            )
+            .with_generation()
+            .short(&["netpol"]),
+            ResourceType::builtin(
+                "autoscaling",
+                "v2",
+                "HorizontalPodAutoscaler",
+                "horizontalpodautoscalers",
+                true,
+            )
+            .with_status()
+            .short(&["hpa"]),
+            ResourceType::builtin(
+                "admissionregistration.k8s.io",
+                "v1",
+                "MutatingWebhookConfiguration",
+                "mutatingwebhookconfigurations",
+                false,
+            )
+            .with_generation(),
+            ResourceType::builtin(
+                "admissionregistration.k8s.io",
+                "v1",
+                "ValidatingWebhookConfiguration",
+                "validatingwebhookconfigurations",
+                false,
+            )
+            .with_generation(),
+            ResourceType::builtin(
+                CRD_GROUP,
+                "v1",
+                "CustomResourceDefinition",
+                "customresourcedefinitions",
+                false,
+            )
+            .with_status()
+            .with_generation()
+            .short(&["crd", "crds"]),
         ];
         for rt in builtins {
             registry.insert(rt);
@@ -163,8 +256,10 @@ impl Registry {
     }
 
     fn insert(&mut self, rt: ResourceType) {
-        self.types
-            .insert((rt.group.clone(), rt.version.clone(), rt.plural.clone()), rt);
+        self.types.insert(
+            (rt.group.clone(), rt.version.clone(), rt.plural.clone()),
+            rt,
+        );
     }
 
     /// Looks up a resource by group, version and plural.
@@ -197,8 +292,14 @@ impl Registry {
 
     /// Removes all versions of a CRD.
     pub fn unregister_crd(&mut self, crd: &Value) {
-        let group = crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default();
-        let plural = crd.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or_default();
+        let group = crd
+            .pointer("/spec/group")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let plural = crd
+            .pointer("/spec/names/plural")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         self.types
             .retain(|(g, _, p), rt| !(rt.custom && g == group && p == plural));
     }
@@ -206,7 +307,12 @@ impl Registry {
 
 /// Resource types declared by a CRD object, validated like the apiextensions server does.
 pub fn types_of_crd(crd: &Value) -> ApiResult<Vec<ResourceType>> {
-    let str_at = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+    let str_at = |p: &str| {
+        crd.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let name = str_at("/metadata/name");
     let group = str_at("/spec/group");
     let plural = str_at("/spec/names/plural");
@@ -217,7 +323,10 @@ pub fn types_of_crd(crd: &Value) -> ApiResult<Vec<ResourceType>> {
         causes.push(("spec.group".to_string(), "Required value".to_string()));
     }
     if plural.is_empty() {
-        causes.push(("spec.names.plural".to_string(), "Required value".to_string()));
+        causes.push((
+            "spec.names.plural".to_string(),
+            "Required value".to_string(),
+        ));
     }
     if kind.is_empty() {
         causes.push(("spec.names.kind".to_string(), "Required value".to_string()));
@@ -231,16 +340,30 @@ pub fn types_of_crd(crd: &Value) -> ApiResult<Vec<ResourceType>> {
     if scope != "Namespaced" && scope != "Cluster" {
         causes.push((
             "spec.scope".to_string(),
-            format!("Unsupported value: \"{scope}\": supported values: \"Cluster\", \"Namespaced\""),
+            format!(
+                "Unsupported value: \"{scope}\": supported values: \"Cluster\", \"Namespaced\""
+            ),
         ));
     }
-    let versions = crd.pointer("/spec/versions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let versions = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if versions.is_empty() {
-        causes.push(("spec.versions".to_string(), "Invalid value: must have exactly one version marked as storage version".to_string()));
+        causes.push((
+            "spec.versions".to_string(),
+            "Invalid value: must have exactly one version marked as storage version".to_string(),
+        ));
     }
     if !causes.is_empty() {
         return Err(ApiError::invalid(
-            crate::error::Target { group: CRD_GROUP, plural: "customresourcedefinitions", kind: "CustomResourceDefinition", name: &name },
+            crate::error::Target {
+                group: CRD_GROUP,
+                plural: "customresourcedefinitions",
+                kind: "CustomResourceDefinition",
+                name: &name,
+            },
             "CustomResourceDefinition",
             causes,
         ));
@@ -253,14 +376,22 @@ pub fn types_of_crd(crd: &Value) -> ApiResult<Vec<ResourceType>> {
     let short_names: Vec<String> = crd
         .pointer("/spec/names/shortNames")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(versions
         .iter()
         .filter(|v| v.get("served").and_then(Value::as_bool).unwrap_or(false))
         .map(|v| ResourceType {
             group: group.clone(),
-            version: v.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            version: v
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             kind: kind.clone(),
             plural: plural.clone(),
             singular: singular.clone(),

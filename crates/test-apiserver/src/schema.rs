@@ -53,11 +53,18 @@ fn preserves_unknown(schema: &Value) -> bool {
 }
 
 fn nullable(schema: &Value) -> bool {
-    schema.get("nullable").and_then(Value::as_bool).unwrap_or(false)
+    schema
+        .get("nullable")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -75,13 +82,26 @@ fn type_name(v: &Value) -> &'static str {
 fn visit(schema: &Value, value: &mut Value, path: &str, causes: &mut Causes) {
     if value.is_null() {
         if !nullable(schema) {
-            causes.push((path.into(), "Invalid value: \"null\": must not be null".into()));
+            causes.push((
+                path.into(),
+                "Invalid value: \"null\": must not be null".into(),
+            ));
         }
         return;
     }
-    if schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
+    if schema
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
         if !(value.is_string() || value.is_i64() || value.is_u64()) {
-            causes.push((path.into(), format!("Invalid value: \"{}\": must be an integer or a string", type_name(value))));
+            causes.push((
+                path.into(),
+                format!(
+                    "Invalid value: \"{}\": must be an integer or a string",
+                    type_name(value)
+                ),
+            ));
         }
         return;
     }
@@ -96,8 +116,15 @@ fn visit(schema: &Value, value: &mut Value, path: &str, causes: &mut Causes) {
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
         && !allowed.contains(value)
     {
-        let list = allowed.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ");
-        causes.push((path.into(), format!("Unsupported value: {value}: supported values: {list}")));
+        let list = allowed
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        causes.push((
+            path.into(),
+            format!("Unsupported value: {value}: supported values: {list}"),
+        ));
     }
     check_bounds(schema, value, path, causes);
     match value {
@@ -114,7 +141,10 @@ fn visit(schema: &Value, value: &mut Value, path: &str, causes: &mut Causes) {
 }
 
 fn visit_object(schema: &Value, map: &mut Map<String, Value>, path: &str, causes: &mut Causes) {
-    let embedded = schema.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true);
+    let embedded = schema
+        .get("x-kubernetes-embedded-resource")
+        .and_then(Value::as_bool)
+        == Some(true);
     let props = schema.get("properties").and_then(Value::as_object);
     let additional = schema.get("additionalProperties").filter(|a| a.is_object());
     let preserve = preserves_unknown(schema);
@@ -127,7 +157,8 @@ fn visit_object(schema: &Value, map: &mut Map<String, Value>, path: &str, causes
         match sub {
             Some(sub) => {
                 let value = map.get_mut(&key).expect("key exists");
-                if value.is_null() && !nullable(sub) && props.is_some_and(|p| p.contains_key(&key)) {
+                if value.is_null() && !nullable(sub) && props.is_some_and(|p| p.contains_key(&key))
+                {
                     map.remove(&key);
                     continue;
                 }
@@ -160,7 +191,12 @@ fn apply_defaults(schema: &Value, map: &mut Map<String, Value>, path: &str, caus
 }
 
 fn check_required(schema: &Value, map: &Map<String, Value>, path: &str, causes: &mut Causes) {
-    for key in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+    for key in schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(key) = key.as_str()
             && !map.contains_key(key)
         {
@@ -179,25 +215,46 @@ fn check_bounds(schema: &Value, value: &Value, path: &str, causes: &mut Causes) 
                 causes.push((path.into(), format!("Invalid value: {n}: {path} in body should be greater than or equal to {min}")));
             }
             if let Some(max) = num("maximum").filter(|m| n > *m) {
-                causes.push((path.into(), format!("Invalid value: {n}: {path} in body should be less than or equal to {max}")));
+                causes.push((
+                    path.into(),
+                    format!(
+                        "Invalid value: {n}: {path} in body should be less than or equal to {max}"
+                    ),
+                ));
             }
         }
         Value::String(s) => {
             let len = s.chars().count() as u64;
             if let Some(min) = int("minLength").filter(|m| len < *m) {
-                causes.push((path.into(), format!("Invalid value: {s:?}: {path} in body should be at least {min} chars long")));
+                causes.push((
+                    path.into(),
+                    format!(
+                        "Invalid value: {s:?}: {path} in body should be at least {min} chars long"
+                    ),
+                ));
             }
             if let Some(max) = int("maxLength").filter(|m| len > *m) {
-                causes.push((path.into(), format!("Too long: may not be more than {max} bytes")));
+                causes.push((
+                    path.into(),
+                    format!("Too long: may not be more than {max} bytes"),
+                ));
             }
         }
         Value::Array(items) => {
             let len = items.len() as u64;
             if let Some(min) = int("minItems").filter(|m| len < *m) {
-                causes.push((path.into(), format!("Invalid value: {len}: {path} in body should have at least {min} items")));
+                causes.push((
+                    path.into(),
+                    format!(
+                        "Invalid value: {len}: {path} in body should have at least {min} items"
+                    ),
+                ));
             }
             if let Some(max) = int("maxItems").filter(|m| len > *m) {
-                causes.push((path.into(), format!("Too many: {len}: must have at most {max} items")));
+                causes.push((
+                    path.into(),
+                    format!("Too many: {len}: must have at most {max} items"),
+                ));
             }
         }
         _ => {}
@@ -234,7 +291,10 @@ mod tests {
             "spec": {"type": "t", "unknown": 1, "providerConfig": {"keep": {"me": true}}, "class": null},
             "extra": "drop"});
         assert!(validate_and_prune(&schema(), &mut obj).is_empty());
-        assert_eq!(obj["spec"], json!({"type": "t", "providerConfig": {"keep": {"me": true}}, "class": null, "replicas": 1}));
+        assert_eq!(
+            obj["spec"],
+            json!({"type": "t", "providerConfig": {"keep": {"me": true}}, "class": null, "replicas": 1})
+        );
         assert!(obj.get("extra").is_none());
         assert_eq!(obj["metadata"]["name"], "a");
     }

@@ -73,7 +73,10 @@ impl Filter {
     /// appear as ADDED or DELETED, like on a real server.
     pub fn view(&self, change: &Change) -> Option<EventType> {
         let now = self.matches(&change.namespace, &change.object);
-        let before = change.old.as_ref().is_some_and(|o| self.matches(&change.namespace, o));
+        let before = change
+            .old
+            .as_ref()
+            .is_some_and(|o| self.matches(&change.namespace, o));
         match change.kind {
             EventType::Added => now.then_some(EventType::Added),
             EventType::Deleted => (now || before).then_some(EventType::Deleted),
@@ -159,7 +162,12 @@ pub fn now() -> String {
 }
 
 fn target<'a>(rt: &'a ResourceType, name: &'a str) -> Target<'a> {
-    Target { group: &rt.group, plural: &rt.plural, kind: &rt.kind, name }
+    Target {
+        group: &rt.group,
+        plural: &rt.plural,
+        kind: &rt.kind,
+        name,
+    }
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
@@ -169,7 +177,11 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
 fn finalizers(v: &Value) -> Vec<String> {
     v.pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -177,7 +189,9 @@ fn meta_mut(v: &mut Value) -> &mut serde_json::Map<String, Value> {
     if !v.get("metadata").is_some_and(Value::is_object) {
         v["metadata"] = json!({});
     }
-    v["metadata"].as_object_mut().expect("metadata is an object")
+    v["metadata"]
+        .as_object_mut()
+        .expect("metadata is an object")
 }
 
 /// The object without metadata and status: what `generation` tracks.
@@ -206,8 +220,14 @@ fn name_error(name: &str, label: bool) -> Option<String> {
     let ok_chars = name
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (!label && c == '.'));
-    let ok_ends = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+    let ok_ends = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if name.is_empty() || name.len() > max || !ok_chars || !ok_ends {
         Some(format!(
             "Invalid value: \"{name}\": a lowercase RFC 1123 {} must consist of lower case alphanumeric characters, '-'{}, and must start and end with an alphanumeric character",
@@ -280,7 +300,13 @@ impl Store {
     }
 
     /// LIST with selectors and `limit`/`continue` pagination.
-    pub fn list(&self, rt: &ResourceType, filter: &Filter, limit: Option<usize>, continue_token: Option<&str>) -> ApiResult<Page> {
+    pub fn list(
+        &self,
+        rt: &ResourceType,
+        filter: &Filter,
+        limit: Option<usize>,
+        continue_token: Option<&str>,
+    ) -> ApiResult<Page> {
         let start_after = match continue_token.filter(|t| !t.is_empty()) {
             Some(token) => Some(self.decode_continue(token)?),
             None => None,
@@ -298,12 +324,22 @@ impl Store {
                 // One more exists: this page ends at the previous key.
                 let remaining = 1 + matching.count();
                 let token = self.encode_continue(last_key.as_ref().expect("page is non-empty"));
-                return Ok(Page { items, resource_version: self.rv, continue_token: Some(token), remaining: Some(remaining) });
+                return Ok(Page {
+                    items,
+                    resource_version: self.rv,
+                    continue_token: Some(token),
+                    remaining: Some(remaining),
+                });
             }
             items.push(Self::with_type_meta(rt, object.clone()));
             last_key = Some(key.clone());
         }
-        Ok(Page { items, resource_version: self.rv, continue_token: None, remaining: None })
+        Ok(Page {
+            items,
+            resource_version: self.rv,
+            continue_token: None,
+            remaining: None,
+        })
     }
 
     fn encode_continue(&self, key: &(String, String)) -> String {
@@ -313,20 +349,30 @@ impl Store {
 
     fn decode_continue(&self, token: &str) -> ApiResult<(u64, (String, String))> {
         let invalid = || ApiError::bad_request(format!("continue key is not valid: {token}"));
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| invalid())?;
         let v: Value = serde_json::from_slice(&raw).map_err(|_| invalid())?;
         let rv = v.get("rv").and_then(Value::as_u64).ok_or_else(invalid)?;
         if rv < self.oldest_watchable {
-            return Err(ApiError::expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."));
+            return Err(ApiError::expired(
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+            ));
         }
-        let key = (str_at(&v, "/ns").unwrap_or_default().to_string(), str_at(&v, "/name").unwrap_or_default().to_string());
+        let key = (
+            str_at(&v, "/ns").unwrap_or_default().to_string(),
+            str_at(&v, "/name").unwrap_or_default().to_string(),
+        );
         Ok((rv, key))
     }
 
     /// Changes after `rv` that are still in the history, or 410 if some were compacted away.
     pub fn changes_since(&self, rv: u64) -> ApiResult<Vec<Arc<Change>>> {
         if rv < self.oldest_watchable {
-            return Err(ApiError::expired(format!("too old resource version: {rv} ({})", self.oldest_watchable)));
+            return Err(ApiError::expired(format!(
+                "too old resource version: {rv} ({})",
+                self.oldest_watchable
+            )));
         }
         Ok(self.history.iter().filter(|c| c.rv > rv).cloned().collect())
     }
@@ -341,7 +387,15 @@ impl Store {
             .collect()
     }
 
-    fn commit(&mut self, gr: &GroupResource, ns: &str, name: &str, kind: EventType, old: Option<Value>, mut object: Value) -> Value {
+    fn commit(
+        &mut self,
+        gr: &GroupResource,
+        ns: &str,
+        name: &str,
+        kind: EventType,
+        old: Option<Value>,
+        mut object: Value,
+    ) -> Value {
         self.rv += 1;
         meta_mut(&mut object).insert("resourceVersion".into(), json!(self.rv.to_string()));
         let bucket = self.objects.entry(gr.clone()).or_default();
@@ -351,7 +405,14 @@ impl Store {
         } else {
             bucket.insert(key, object.clone());
         }
-        let change = Arc::new(Change { rv: self.rv, gr: gr.clone(), namespace: ns.to_string(), kind, old, object: object.clone() });
+        let change = Arc::new(Change {
+            rv: self.rv,
+            gr: gr.clone(),
+            namespace: ns.to_string(),
+            kind,
+            old,
+            object: object.clone(),
+        });
         self.history.push_back(change.clone());
         while self.history.len() > self.history_limit {
             if let Some(dropped) = self.history.pop_front() {
@@ -367,55 +428,109 @@ impl Store {
         if !rt.namespaced {
             return Ok(());
         }
-        let namespaces = GroupResource { group: String::new(), plural: "namespaces".into() };
-        let namespace = self.objects.get(&namespaces).and_then(|b| b.get(&(String::new(), ns.to_string())));
+        let namespaces = GroupResource {
+            group: String::new(),
+            plural: "namespaces".into(),
+        };
+        let namespace = self
+            .objects
+            .get(&namespaces)
+            .and_then(|b| b.get(&(String::new(), ns.to_string())));
         match namespace {
-            None => Err(ApiError::not_found(Target { group: "", plural: "namespaces", kind: "Namespace", name: ns })),
-            Some(n) if creating && n.pointer("/metadata/deletionTimestamp").is_some() => Err(ApiError::forbidden(format!(
-                "{} is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                rt.plural
-            ))),
+            None => Err(ApiError::not_found(Target {
+                group: "",
+                plural: "namespaces",
+                kind: "Namespace",
+                name: ns,
+            })),
+            Some(n) if creating && n.pointer("/metadata/deletionTimestamp").is_some() => {
+                Err(ApiError::forbidden(format!(
+                    "{} is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                    rt.plural
+                )))
+            }
             Some(_) => Ok(()),
         }
     }
 
     /// POST.
-    pub fn create(&mut self, rt: &ResourceType, ns: &str, mut body: Value, opts: &WriteOptions) -> ApiResult<Value> {
+    pub fn create(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        mut body: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<Value> {
         if !body.is_object() {
-            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the body of the request must be a JSON object",
+            ));
         }
         self.check_type_meta(rt, &body)?;
         let meta = meta_mut(&mut body);
-        let body_ns = meta.get("namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+        let body_ns = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if rt.namespaced {
             if !body_ns.is_empty() && body_ns != ns {
-                return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
             }
             meta.insert("namespace".into(), json!(ns));
         } else {
             meta.remove("namespace");
         }
-        let mut name = meta.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let mut name = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if name.is_empty() {
-            let prefix = meta.get("generateName").and_then(Value::as_str).unwrap_or_default();
+            let prefix = meta
+                .get("generateName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if prefix.is_empty() {
-                return Err(ApiError::invalid(target(rt, ""), &rt.kind, vec![("metadata.name".into(), "Required value: name or generateName is required".into())]));
+                return Err(ApiError::invalid(
+                    target(rt, ""),
+                    &rt.kind,
+                    vec![(
+                        "metadata.name".into(),
+                        "Required value: name or generateName is required".into(),
+                    )],
+                ));
             }
             name = format!("{prefix}{}", random_suffix());
             meta.insert("name".into(), json!(name));
         }
         if let Some(msg) = name_error(&name, rt.plural == "namespaces") {
-            return Err(ApiError::invalid(target(rt, &name), &rt.kind, vec![("metadata.name".into(), msg)]));
+            return Err(ApiError::invalid(
+                target(rt, &name),
+                &rt.kind,
+                vec![("metadata.name".into(), msg)],
+            ));
         }
         self.check_namespace(rt, ns, true)?;
-        if self.bucket(rt).is_some_and(|b| b.contains_key(&(ns.to_string(), name.clone()))) {
+        if self
+            .bucket(rt)
+            .is_some_and(|b| b.contains_key(&(ns.to_string(), name.clone())))
+        {
             return Err(ApiError::already_exists(target(rt, &name)));
         }
         let now = now();
         let meta = meta_mut(&mut body);
         meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         meta.insert("creationTimestamp".into(), json!(now));
-        for server_owned in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"] {
+        for server_owned in [
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "managedFields",
+            "selfLink",
+        ] {
             meta.remove(server_owned);
         }
         if rt.has_generation {
@@ -428,12 +543,24 @@ impl Store {
         }
         self.default_builtin(rt, &mut body);
         self.validate(rt, &name, &mut body)?;
-        let writer = Writer { manager: &opts.manager, subresource: "", api_version: &rt.api_version(), time: &now };
+        let writer = Writer {
+            manager: &opts.manager,
+            subresource: "",
+            api_version: &rt.api_version(),
+            time: &now,
+        };
         patch::record_update(None, &mut body, &writer);
         if opts.dry_run {
             return Ok(body);
         }
-        let created = self.commit(&rt.group_resource(), ns, &name, EventType::Added, None, body);
+        let created = self.commit(
+            &rt.group_resource(),
+            ns,
+            &name,
+            EventType::Added,
+            None,
+            body,
+        );
         if rt.group == CRD_GROUP && rt.plural == "customresourcedefinitions" {
             return self.establish_crd(rt, created);
         }
@@ -443,7 +570,9 @@ impl Store {
     fn check_type_meta(&self, rt: &ResourceType, body: &Value) -> ApiResult<()> {
         let kind = str_at(body, "/kind").unwrap_or_default();
         let api_version = str_at(body, "/apiVersion").unwrap_or_default();
-        if (!kind.is_empty() && kind != rt.kind) || (!api_version.is_empty() && api_version != rt.api_version()) {
+        if (!kind.is_empty() && kind != rt.kind)
+            || (!api_version.is_empty() && api_version != rt.api_version())
+        {
             return Err(ApiError::bad_request(format!(
                 "the API version in the data ({api_version}) does not match the expected API version ({}) or kind ({kind}) does not match {}",
                 rt.api_version(),
@@ -478,10 +607,20 @@ impl Store {
             causes = schema::validate_and_prune(schema, body);
         }
         if rt.plural == "secrets" && rt.group.is_empty() {
-            for (key, value) in body.get("data").and_then(Value::as_object).into_iter().flatten() {
-                let decodes = value.as_str().is_some_and(|s| base64::engine::general_purpose::STANDARD.decode(s).is_ok());
+            for (key, value) in body
+                .get("data")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                let decodes = value
+                    .as_str()
+                    .is_some_and(|s| base64::engine::general_purpose::STANDARD.decode(s).is_ok());
                 if !decodes {
-                    causes.push((format!("data[{key}]"), "Invalid value: illegal base64 data".into()));
+                    causes.push((
+                        format!("data[{key}]"),
+                        "Invalid value: illegal base64 data".into(),
+                    ));
                 }
             }
         }
@@ -497,9 +636,7 @@ impl Store {
         self.registry.register_crd(&crd)?;
         let mut established = crd.clone();
         let now = now();
-        let condition = |type_: &str, reason: &str, message: &str| {
-            json!({ "type": type_, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message })
-        };
+        let condition = |type_: &str, reason: &str, message: &str| json!({ "type": type_, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message });
         let stored: Vec<Value> = crd
             .pointer("/spec/versions")
             .and_then(Value::as_array)
@@ -516,31 +653,60 @@ impl Store {
             "acceptedNames": crd.pointer("/spec/names").cloned().unwrap_or_default(),
             "storedVersions": stored,
         });
-        let name = str_at(&crd, "/metadata/name").unwrap_or_default().to_string();
-        let out = self.commit(&rt.group_resource(), "", &name, EventType::Modified, Some(crd), established);
+        let name = str_at(&crd, "/metadata/name")
+            .unwrap_or_default()
+            .to_string();
+        let out = self.commit(
+            &rt.group_resource(),
+            "",
+            &name,
+            EventType::Modified,
+            Some(crd),
+            established,
+        );
         Ok(Self::with_type_meta(rt, out))
     }
 
     /// PUT of the object or its status.
-    pub fn update(&mut self, rt: &ResourceType, ns: &str, name: &str, body: Value, opts: &WriteOptions) -> ApiResult<Value> {
+    pub fn update(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        body: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<Value> {
         if !body.is_object() {
-            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the body of the request must be a JSON object",
+            ));
         }
         self.check_type_meta(rt, &body)?;
         let body_name = str_at(&body, "/metadata/name").unwrap_or_default();
         if !body_name.is_empty() && body_name != name {
-            return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
+            return Err(ApiError::bad_request(
+                "the name of the object does not match the name on the URL",
+            ));
         }
         let body_ns = str_at(&body, "/metadata/namespace").unwrap_or_default();
         if rt.namespaced && !body_ns.is_empty() && body_ns != ns {
-            return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
         }
         let old = self.get(rt, ns, name)?;
         self.write(rt, ns, name, old, body, opts)
     }
 
     /// PATCH of the object or its status.
-    pub fn patch(&mut self, rt: &ResourceType, ns: &str, name: &str, body: PatchBody, opts: &WriteOptions) -> ApiResult<Value> {
+    pub fn patch(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        body: PatchBody,
+        opts: &WriteOptions,
+    ) -> ApiResult<Value> {
         let existing = self.get(rt, ns, name);
         if let PatchBody::Apply { config, force } = body {
             return self.apply(rt, ns, name, existing.ok(), config, force, opts);
@@ -550,7 +716,11 @@ impl Store {
         match body {
             PatchBody::Merge(p) => patch::merge_patch(&mut new, &p)?,
             PatchBody::Strategic(p) if !rt.custom => patch::merge_patch(&mut new, &p)?,
-            PatchBody::Strategic(_) => return Err(ApiError::unsupported_media_type("application/strategic-merge-patch+json")),
+            PatchBody::Strategic(_) => {
+                return Err(ApiError::unsupported_media_type(
+                    "application/strategic-merge-patch+json",
+                ));
+            }
             PatchBody::Json(p) => patch::json_patch(&mut new, &p)?,
             PatchBody::Apply { .. } => unreachable!("handled above"),
         }
@@ -562,24 +732,44 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn apply(&mut self, rt: &ResourceType, ns: &str, name: &str, existing: Option<Value>, mut config: Value, force: bool, opts: &WriteOptions) -> ApiResult<Value> {
+    fn apply(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        existing: Option<Value>,
+        mut config: Value,
+        force: bool,
+        opts: &WriteOptions,
+    ) -> ApiResult<Value> {
         if opts.manager.is_empty() {
-            return Err(ApiError::bad_request("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
+            return Err(ApiError::bad_request(
+                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+            ));
         }
         if str_at(&config, "/apiVersion").is_none() || str_at(&config, "/kind").is_none() {
-            return Err(ApiError::bad_request("invalid object type: apply patches need apiVersion and kind"));
+            return Err(ApiError::bad_request(
+                "invalid object type: apply patches need apiVersion and kind",
+            ));
         }
         self.check_type_meta(rt, &config)?;
         let config_name = str_at(&config, "/metadata/name").unwrap_or_default();
         if !config_name.is_empty() && config_name != name {
-            return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
+            return Err(ApiError::bad_request(
+                "the name of the object does not match the name on the URL",
+            ));
         }
         meta_mut(&mut config).insert("name".into(), json!(name));
         if rt.namespaced {
             meta_mut(&mut config).insert("namespace".into(), json!(ns));
         }
         let now = now();
-        let writer = Writer { manager: &opts.manager, subresource: &opts.subresource, api_version: &rt.api_version(), time: &now };
+        let writer = Writer {
+            manager: &opts.manager,
+            subresource: &opts.subresource,
+            api_version: &rt.api_version(),
+            time: &now,
+        };
         let (applied, conflicts) = patch::apply(existing.as_ref(), &config, &writer, force)?;
         if !conflicts.is_empty() {
             return Err(ApiError::apply_conflict(target(rt, name), &conflicts));
@@ -588,14 +778,29 @@ impl Store {
             None => {
                 // Apply creates; managedFields already name the applier.
                 let managed = applied.pointer("/metadata/managedFields").cloned();
-                let mut created = self.create(rt, ns, applied, &WriteOptions { dry_run: true, ..opts.clone() })?;
+                let mut created = self.create(
+                    rt,
+                    ns,
+                    applied,
+                    &WriteOptions {
+                        dry_run: true,
+                        ..opts.clone()
+                    },
+                )?;
                 if let Some(m) = managed {
                     meta_mut(&mut created).insert("managedFields".into(), m);
                 }
                 if opts.dry_run {
                     return Ok(created);
                 }
-                let out = self.commit(&rt.group_resource(), ns, name, EventType::Added, None, created);
+                let out = self.commit(
+                    &rt.group_resource(),
+                    ns,
+                    name,
+                    EventType::Added,
+                    None,
+                    created,
+                );
                 if rt.group == CRD_GROUP && rt.plural == "customresourcedefinitions" {
                     return self.establish_crd(rt, out);
                 }
@@ -610,14 +815,35 @@ impl Store {
     }
 
     /// Common update path for PUT and non-apply PATCH.
-    fn write(&mut self, rt: &ResourceType, ns: &str, name: &str, old: Value, new: Value, opts: &WriteOptions) -> ApiResult<Value> {
+    fn write(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        old: Value,
+        new: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<Value> {
         self.write_prepared(rt, ns, name, old, new, opts, true)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn write_prepared(&mut self, rt: &ResourceType, ns: &str, name: &str, old: Value, mut new: Value, opts: &WriteOptions, record_manager: bool) -> ApiResult<Value> {
-        let requested_rv = str_at(&new, "/metadata/resourceVersion").unwrap_or_default().to_string();
-        if !requested_rv.is_empty() && Some(requested_rv.as_str()) != str_at(&old, "/metadata/resourceVersion") {
+    fn write_prepared(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        old: Value,
+        mut new: Value,
+        opts: &WriteOptions,
+        record_manager: bool,
+    ) -> ApiResult<Value> {
+        let requested_rv = str_at(&new, "/metadata/resourceVersion")
+            .unwrap_or_default()
+            .to_string();
+        if !requested_rv.is_empty()
+            && Some(requested_rv.as_str()) != str_at(&old, "/metadata/resourceVersion")
+        {
             return Err(ApiError::conflict(target(rt, name)));
         }
         let is_status = opts.subresource == "status";
@@ -644,7 +870,15 @@ impl Store {
             }
         }
         // Server-owned metadata cannot be changed by clients.
-        for key in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+        for key in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
             match old.pointer(&format!("/metadata/{key}")) {
                 Some(v) => {
                     meta_mut(&mut new).insert(key.into(), v.clone());
@@ -654,26 +888,46 @@ impl Store {
                 }
             }
         }
-        meta_mut(&mut new).insert("resourceVersion".into(), old["metadata"]["resourceVersion"].clone());
+        meta_mut(&mut new).insert(
+            "resourceVersion".into(),
+            old["metadata"]["resourceVersion"].clone(),
+        );
         self.validate(rt, name, &mut new)?;
         let deleting = old.pointer("/metadata/deletionTimestamp").is_some();
         if deleting {
             let before = finalizers(&old);
-            let added: Vec<String> = finalizers(&new).into_iter().filter(|f| !before.contains(f)).collect();
+            let added: Vec<String> = finalizers(&new)
+                .into_iter()
+                .filter(|f| !before.contains(f))
+                .collect();
             if !added.is_empty() {
-                return Err(ApiError::invalid(target(rt, name), &rt.kind, vec![(
-                    "metadata.finalizers".into(),
-                    format!("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"),
-                )]));
+                return Err(ApiError::invalid(
+                    target(rt, name),
+                    &rt.kind,
+                    vec![(
+                        "metadata.finalizers".into(),
+                        format!(
+                            "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+                        ),
+                    )],
+                ));
             }
         }
         if rt.has_generation && spec_part(&old) != spec_part(&new) {
-            let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+            let generation = old
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             meta_mut(&mut new).insert("generation".into(), json!(generation + 1));
         }
         let now = now();
         if record_manager {
-            let writer = Writer { manager: &opts.manager, subresource: &opts.subresource, api_version: &rt.api_version(), time: &now };
+            let writer = Writer {
+                manager: &opts.manager,
+                subresource: &opts.subresource,
+                api_version: &rt.api_version(),
+                time: &now,
+            };
             patch::record_update(Some(&old), &mut new, &writer);
         }
         new = Self::with_type_meta(rt, new);
@@ -691,12 +945,33 @@ impl Store {
             let gone = self.remove(rt, ns, name, old, new);
             return Ok(gone);
         }
-        let out = self.commit(&rt.group_resource(), ns, name, EventType::Modified, Some(old), new);
+        let out = self.commit(
+            &rt.group_resource(),
+            ns,
+            name,
+            EventType::Modified,
+            Some(old),
+            new,
+        );
         Ok(Self::with_type_meta(rt, out))
     }
 
-    fn remove(&mut self, rt: &ResourceType, ns: &str, name: &str, old: Value, last: Value) -> Value {
-        let gone = self.commit(&rt.group_resource(), ns, name, EventType::Deleted, Some(old), last.clone());
+    fn remove(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        old: Value,
+        last: Value,
+    ) -> Value {
+        let gone = self.commit(
+            &rt.group_resource(),
+            ns,
+            name,
+            EventType::Deleted,
+            Some(old),
+            last.clone(),
+        );
         if rt.group == CRD_GROUP && rt.plural == "customresourcedefinitions" {
             self.drop_crd_instances(&last);
         }
@@ -714,16 +989,33 @@ impl Store {
             plural: str_at(crd, "/spec/names/plural").unwrap_or_default().into(),
         };
         self.registry.unregister_crd(crd);
-        let keys: Vec<(String, String)> = self.objects.get(&gr).map(|b| b.keys().cloned().collect()).unwrap_or_default();
+        let keys: Vec<(String, String)> = self
+            .objects
+            .get(&gr)
+            .map(|b| b.keys().cloned().collect())
+            .unwrap_or_default();
         for (ns, name) in keys {
-            if let Some(obj) = self.objects.get(&gr).and_then(|b| b.get(&(ns.clone(), name.clone()))).cloned() {
+            if let Some(obj) = self
+                .objects
+                .get(&gr)
+                .and_then(|b| b.get(&(ns.clone(), name.clone())))
+                .cloned()
+            {
                 self.commit(&gr, &ns, &name, EventType::Deleted, Some(obj.clone()), obj);
             }
         }
     }
 
     /// DELETE, with an optional resourceVersion/uid precondition.
-    pub fn delete(&mut self, rt: &ResourceType, ns: &str, name: &str, precondition_rv: Option<&str>, precondition_uid: Option<&str>, dry_run: bool) -> ApiResult<Deleted> {
+    pub fn delete(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        precondition_rv: Option<&str>,
+        precondition_uid: Option<&str>,
+        dry_run: bool,
+    ) -> ApiResult<Deleted> {
         let old = self.get(rt, ns, name)?;
         if precondition_rv.is_some_and(|rv| Some(rv) != str_at(&old, "/metadata/resourceVersion"))
             || precondition_uid.is_some_and(|uid| Some(uid) != str_at(&old, "/metadata/uid"))
@@ -746,7 +1038,10 @@ impl Store {
         meta.insert("deletionTimestamp".into(), json!(now()));
         meta.insert("deletionGracePeriodSeconds".into(), json!(0));
         if rt.has_generation {
-            let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+            let generation = old
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             meta.insert("generation".into(), json!(generation + 1));
         }
         if is_namespace {
@@ -755,7 +1050,14 @@ impl Store {
         if dry_run {
             return Ok(Deleted::Pending(new));
         }
-        let out = self.commit(&rt.group_resource(), ns, name, EventType::Modified, Some(old), new);
+        let out = self.commit(
+            &rt.group_resource(),
+            ns,
+            name,
+            EventType::Modified,
+            Some(old),
+            new,
+        );
         if is_namespace {
             self.empty_namespace(name);
             if let Ok(current) = self.get(rt, "", name) {
@@ -768,7 +1070,12 @@ impl Store {
 
     /// Deletes every object in a terminating namespace, then the namespace once it is empty.
     fn empty_namespace(&mut self, ns: &str) {
-        let types: Vec<ResourceType> = self.registry.all().filter(|rt| rt.namespaced).cloned().collect();
+        let types: Vec<ResourceType> = self
+            .registry
+            .all()
+            .filter(|rt| rt.namespaced)
+            .cloned()
+            .collect();
         let mut seen = std::collections::BTreeSet::new();
         for rt in types {
             if !seen.insert(rt.group_resource()) {
@@ -776,7 +1083,12 @@ impl Store {
             }
             let names: Vec<String> = self
                 .bucket(&rt)
-                .map(|b| b.keys().filter(|(n, _)| n == ns).map(|(_, name)| name.clone()).collect())
+                .map(|b| {
+                    b.keys()
+                        .filter(|(n, _)| n == ns)
+                        .map(|(_, name)| name.clone())
+                        .collect()
+                })
                 .unwrap_or_default();
             for name in names {
                 // Errors cannot happen for objects that exist; ignore races with finalizers.
@@ -787,11 +1099,21 @@ impl Store {
     }
 
     fn reap_namespace(&mut self, ns: &str) {
-        let namespaces = GroupResource { group: String::new(), plural: "namespaces".into() };
-        let Some(namespace) = self.objects.get(&namespaces).and_then(|b| b.get(&(String::new(), ns.to_string()))).cloned() else {
+        let namespaces = GroupResource {
+            group: String::new(),
+            plural: "namespaces".into(),
+        };
+        let Some(namespace) = self
+            .objects
+            .get(&namespaces)
+            .and_then(|b| b.get(&(String::new(), ns.to_string())))
+            .cloned()
+        else {
             return;
         };
-        if namespace.pointer("/metadata/deletionTimestamp").is_none() || !finalizers(&namespace).is_empty() {
+        if namespace.pointer("/metadata/deletionTimestamp").is_none()
+            || !finalizers(&namespace).is_empty()
+        {
             return;
         }
         let has_content = self
@@ -800,12 +1122,24 @@ impl Store {
             .filter(|(gr, _)| **gr != namespaces)
             .any(|(_, b)| b.keys().any(|(n, _)| n == ns));
         if !has_content {
-            self.commit(&namespaces, "", ns, EventType::Deleted, Some(namespace.clone()), namespace);
+            self.commit(
+                &namespaces,
+                "",
+                ns,
+                EventType::Deleted,
+                Some(namespace.clone()),
+                namespace,
+            );
         }
     }
 
     /// DELETE on a collection: deletes every matching object.
-    pub fn delete_collection(&mut self, rt: &ResourceType, filter: &Filter, dry_run: bool) -> ApiResult<Vec<Value>> {
+    pub fn delete_collection(
+        &mut self,
+        rt: &ResourceType,
+        filter: &Filter,
+        dry_run: bool,
+    ) -> ApiResult<Vec<Value>> {
         let keys: Vec<(String, String)> = self
             .bucket(rt)
             .into_iter()

@@ -42,7 +42,11 @@ pub struct ClusterDecodeError {
 
 impl std::fmt::Display for ClusterDecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot decode cluster spec.{}: {}", self.field, self.source)
+        write!(
+            f,
+            "cannot decode cluster spec.{}: {}",
+            self.field, self.source
+        )
     }
 }
 

@@ -126,7 +126,11 @@ impl ManagedResource {
         let observed = self.status.as_ref().and_then(|s| s.observed_generation);
         observed.is_some()
             && observed == self.metadata.generation
-            && self.condition(RESOURCES_APPLIED).is_some_and(|c| c.status == True)
-            && self.condition(RESOURCES_HEALTHY).is_some_and(|c| c.status == True)
+            && self
+                .condition(RESOURCES_APPLIED)
+                .is_some_and(|c| c.status == True)
+            && self
+                .condition(RESOURCES_HEALTHY)
+                .is_some_and(|c| c.status == True)
     }
 }

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use test_apiserver::TestApiServer;
 
 #[derive(Parser)]
-#[command(version, about = "An in-process Kubernetes API server for tests and local runs")]
+#[command(
+    version,
+    about = "An in-process Kubernetes API server for tests and local runs"
+)]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -35,7 +38,9 @@ async fn main() -> Result<()> {
     }
     let server = builder.start().await.context("starting the server")?;
     for dir in &args.load {
-        let count = server.load_dir(dir).with_context(|| format!("loading {}", dir.display()))?;
+        let count = server
+            .load_dir(dir)
+            .with_context(|| format!("loading {}", dir.display()))?;
         eprintln!("applied {count} objects from {}", dir.display());
     }
     if let Some(path) = &args.kubeconfig_out {

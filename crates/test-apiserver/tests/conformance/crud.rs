@@ -1,0 +1,341 @@
+//! Create, get, list, update, delete; resourceVersion and error reasons; selectors; pagination.
+
+use crate::common::{Ctx, api_error, widget};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{DeleteParams, ListParams, PostParams};
+use std::collections::BTreeMap;
+
+#[tokio::test]
+async fn create_get_update_delete_with_resource_versions() {
+    let ctx = Ctx::new().await;
+    let api = ctx.widgets();
+    let created = api
+        .create(&PostParams::default(), &widget("a", 1))
+        .await
+        .unwrap();
+    let meta = &created.metadata;
+    assert!(meta.uid.is_some() && meta.creation_timestamp.is_some());
+    assert_eq!(meta.namespace.as_deref(), Some(ctx.ns.as_str()));
+    assert_eq!(meta.generation, Some(1));
+    let rv1: u64 = meta.resource_version.as_deref().unwrap().parse().unwrap();
+
+    let mut fetched = api.get("a").await.unwrap();
+    assert_eq!(fetched, created);
+    fetched.spec.size = 2;
+    let updated = api
+        .replace("a", &PostParams::default(), &fetched)
+        .await
+        .unwrap();
+    let rv2: u64 = updated
+        .metadata
+        .resource_version
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rv2 > rv1, "resourceVersion must grow");
+    assert_eq!(updated.metadata.generation, Some(2));
+
+    // The stale copy (rv1) is rejected with 409 Conflict.
+    let (reason, code) = api_error(api.replace("a", &PostParams::default(), &fetched).await);
+    assert_eq!((reason.as_str(), code), ("Conflict", 409));
+
+    let list = api.list(&ListParams::default()).await.unwrap();
+    assert_eq!(list.items.len(), 1);
+    assert!(list.metadata.resource_version.is_some());
+
+    let deleted = api.delete("a", &DeleteParams::default()).await.unwrap();
+    assert!(deleted.is_right(), "immediate delete answers a Status");
+    assert!(api.get_opt("a").await.unwrap().is_none());
+    ctx.cleanup().await;
+}
+
+#[tokio::test]
+async fn error_reasons_match_kubernetes() {
+    let ctx = Ctx::new().await;
+    let api = ctx.widgets();
+    let (reason, code) = api_error(api.get("missing").await);
+    assert_eq!((reason.as_str(), code), ("NotFound", 404));
+    assert!(
+        api.get_opt("missing").await.unwrap().is_none(),
+        "get_opt maps NotFound to None"
+    );
+
+    api.create(&PostParams::default(), &widget("dup", 1))
+        .await
+        .unwrap();
+    let (reason, code) = api_error(api.create(&PostParams::default(), &widget("dup", 1)).await);
+    assert_eq!((reason.as_str(), code), ("AlreadyExists", 409));
+
+    // Schema violations: minimum and a bad enum value give 422 Invalid.
+    let (reason, code) = api_error(api.create(&PostParams::default(), &widget("neg", -1)).await);
+    assert_eq!((reason.as_str(), code), ("Invalid", 422));
+    let bad_enum = serde_json::json!({
+        "apiVersion": "conformance.gardener-rs.dev/v1", "kind": "Widget",
+        "metadata": {"name": "bad"}, "spec": {"size": 1, "color": "purple"}
+    });
+    let dynamic: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        ctx.client.clone(),
+        &ctx.ns,
+        &kube::api::ApiResource::erase::<crate::common::Widget>(&()),
+    );
+    let (reason, code) = api_error(
+        dynamic
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(bad_enum).unwrap(),
+            )
+            .await,
+    );
+    assert_eq!((reason.as_str(), code), ("Invalid", 422));
+    // Missing required field.
+    let missing = serde_json::json!({
+        "apiVersion": "conformance.gardener-rs.dev/v1", "kind": "Widget",
+        "metadata": {"name": "nosize"}, "spec": {}
+    });
+    let (reason, _) = api_error(
+        dynamic
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(missing).unwrap(),
+            )
+            .await,
+    );
+    assert_eq!(reason, "Invalid");
+    // Invalid names.
+    let (reason, code) = api_error(
+        api.create(&PostParams::default(), &widget("Not_Valid", 1))
+            .await,
+    );
+    assert_eq!((reason.as_str(), code), ("Invalid", 422));
+    // Objects in a namespace that does not exist.
+    let elsewhere: kube::Api<crate::common::Widget> =
+        kube::Api::namespaced(ctx.client.clone(), "no-such-namespace-x");
+    let (reason, code) = api_error(
+        elsewhere
+            .create(&PostParams::default(), &widget("a", 1))
+            .await,
+    );
+    assert_eq!((reason.as_str(), code), ("NotFound", 404));
+    ctx.cleanup().await;
+}
+
+#[tokio::test]
+async fn unknown_fields_are_pruned_and_generate_name_works() {
+    let ctx = Ctx::new().await;
+    let dynamic: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        ctx.client.clone(),
+        &ctx.ns,
+        &kube::api::ApiResource::erase::<crate::common::Widget>(&()),
+    );
+    let obj = serde_json::json!({
+        "apiVersion": "conformance.gardener-rs.dev/v1", "kind": "Widget",
+        "metadata": {"generateName": "w-"}, "spec": {"size": 3, "unknown": "dropped"}, "extra": 1
+    });
+    let created = dynamic
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(obj).unwrap(),
+        )
+        .await
+        .unwrap();
+    let name = created.metadata.name.clone().unwrap();
+    assert!(name.starts_with("w-") && name.len() == 7, "{name}");
+    assert_eq!(created.data["spec"], serde_json::json!({"size": 3}));
+    assert!(created.data.get("extra").is_none());
+    ctx.cleanup().await;
+}
+
+#[tokio::test]
+async fn label_and_field_selectors_filter_lists() {
+    let ctx = Ctx::new().await;
+    let api = ctx.api::<ConfigMap>();
+    for (name, tier) in [("a", "web"), ("b", "db"), ("c", "web")] {
+        let mut cm = ConfigMap::default();
+        cm.metadata.name = Some(name.into());
+        cm.metadata.labels = Some(BTreeMap::from([
+            ("tier".to_string(), tier.to_string()),
+            ("app".into(), "x".into()),
+        ]));
+        api.create(&PostParams::default(), &cm).await.unwrap();
+    }
+    let names = |list: kube::api::ObjectList<ConfigMap>| {
+        let mut n: Vec<String> = list
+            .items
+            .into_iter()
+            .filter_map(|c| c.metadata.name)
+            .collect();
+        n.sort();
+        n
+    };
+    // kube-root-ca.crt exists in real namespaces, so always select by label.
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier=web"))
+                .await
+                .unwrap()
+        ),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("app=x,tier!=web"))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier in (db,cache)"))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("app,!missing,tier notin (db)"))
+                .await
+                .unwrap()
+        ),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(
+            api.list(
+                &ListParams::default()
+                    .labels("app=x")
+                    .fields("metadata.name=b")
+            )
+            .await
+            .unwrap()
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            api.list(
+                &ListParams::default()
+                    .labels("app=x")
+                    .fields("metadata.name!=b")
+            )
+            .await
+            .unwrap()
+        ),
+        ["a", "c"]
+    );
+    ctx.cleanup().await;
+}
+
+#[tokio::test]
+async fn pagination_with_limit_and_continue() {
+    let ctx = Ctx::new().await;
+    let api = ctx.widgets();
+    for i in 0..5 {
+        api.create(&PostParams::default(), &widget(&format!("w{i}"), i))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut params = ListParams::default().limit(2);
+    let mut pages = 0;
+    loop {
+        let page = api.list(&params).await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.into_iter().filter_map(|w| w.metadata.name));
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    seen.sort();
+    assert_eq!(seen, ["w0", "w1", "w2", "w3", "w4"]);
+    ctx.cleanup().await;
+}
+
+#[tokio::test]
+async fn finalizers_delay_deletion() {
+    let ctx = Ctx::new().await;
+    let api = ctx.widgets();
+    let mut w = widget("f", 1);
+    w.metadata.finalizers = Some(vec!["example.com/a".into(), "example.com/b".into()]);
+    api.create(&PostParams::default(), &w).await.unwrap();
+
+    let pending = api.delete("f", &DeleteParams::default()).await.unwrap();
+    let pending = pending
+        .left()
+        .expect("deletion with finalizers returns the object");
+    assert!(pending.metadata.deletion_timestamp.is_some());
+    assert_eq!(
+        pending.metadata.generation,
+        Some(2),
+        "setting deletionTimestamp bumps generation of custom resources"
+    );
+
+    // No new finalizers on a deleting object.
+    let mut more = pending.clone();
+    more.metadata
+        .finalizers
+        .as_mut()
+        .unwrap()
+        .push("example.com/c".into());
+    let (reason, _) =
+        crate::common::api_error(api.replace("f", &PostParams::default(), &more).await);
+    assert_eq!(reason, "Invalid");
+
+    // Removing one finalizer keeps the object; removing the last deletes it.
+    let patch = serde_json::json!({"metadata": {"finalizers": ["example.com/b"]}});
+    let still = api
+        .patch(
+            "f",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        still.metadata.finalizers,
+        Some(vec!["example.com/b".to_string()])
+    );
+    let patch = serde_json::json!({"metadata": {"finalizers": null}});
+    api.patch(
+        "f",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await
+    .unwrap();
+    assert!(api.get_opt("f").await.unwrap().is_none());
+    ctx.cleanup().await;
+}
+
+#[tokio::test]
+async fn delete_preconditions_are_checked() {
+    let ctx = Ctx::new().await;
+    let api = ctx.widgets();
+    let created = api
+        .create(&PostParams::default(), &widget("p", 1))
+        .await
+        .unwrap();
+    let stale = DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            resource_version: Some("1".into()),
+            uid: None,
+        }),
+        ..DeleteParams::default()
+    };
+    let (reason, code) = api_error(api.delete("p", &stale).await);
+    assert_eq!((reason.as_str(), code), ("Conflict", 409));
+    let current = DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            resource_version: created.metadata.resource_version.clone(),
+            uid: created.metadata.uid.clone(),
+        }),
+        ..DeleteParams::default()
+    };
+    api.delete("p", &current).await.unwrap();
+    ctx.cleanup().await;
+}
