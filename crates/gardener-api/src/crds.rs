@@ -5,8 +5,8 @@ use crate::extensions::{Cluster, ContainerRuntime, Extension, OperatingSystemCon
 use crate::resources::ManagedResource;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, CustomResourceDefinitionNames, CustomResourceDefinitionSpec,
-    CustomResourceDefinitionVersion, CustomResourceSubresources, CustomResourceValidation,
-    JSONSchemaProps,
+    CustomResourceDefinitionVersion, CustomResourceSubresourceStatus, CustomResourceSubresources,
+    CustomResourceValidation, JSONSchemaProps,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::CustomResourceExt;
@@ -36,7 +36,7 @@ pub fn all() -> Vec<GeneratedCrd> {
     let mut cluster = Cluster::crd();
     // The Go type has no status, but the CRD keeps the status subresource like upstream's.
     cluster.spec.versions[0].subresources = Some(CustomResourceSubresources {
-        status: Some(Default::default()),
+        status: Some(CustomResourceSubresourceStatus(serde_json::json!({}))),
         scale: None,
     });
     [

@@ -47,7 +47,7 @@ enum Route {
     ApiGroupList,
     ApiGroup(String),
     ResourceList(String, String),
-    Resource(ResourceRequest),
+    Resource(Box<ResourceRequest>),
 }
 
 #[derive(Clone, Debug)]
@@ -107,12 +107,12 @@ fn route(store: &Store, path: &str) -> ApiResult<Route> {
         Some("finalize") if rt.plural == "namespaces" && rt.group.is_empty() => {}
         Some(_) => return Err(ApiError::no_route(path)),
     }
-    Ok(Route::Resource(ResourceRequest {
+    Ok(Route::Resource(Box::new(ResourceRequest {
         rt,
         namespace: namespace.to_string(),
         name: name.map(str::to_string),
         subresource: subresource.map(str::to_string),
-    }))
+    })))
 }
 
 fn verb_of(
@@ -203,7 +203,7 @@ async fn serve(
     }
     let routed = route(&lock(&shared.store), path);
     let req = match routed {
-        Ok(Route::Resource(req)) => req,
+        Ok(Route::Resource(req)) => *req,
         Ok(other) => {
             record.verb = "discovery".into();
             return discovery(shared, other).into_response();

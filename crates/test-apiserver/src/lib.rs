@@ -96,7 +96,7 @@ pub enum Error {
         /// `kind/name`.
         object: String,
         /// The API error.
-        source: ApiError,
+        source: Box<ApiError>,
     },
     /// Building a kube client failed.
     #[error("kube client: {0}")]
@@ -402,9 +402,9 @@ impl RunningServer {
             .unwrap_or_default()
             .to_string();
         let label = format!("{kind}/{name}");
-        let fail = |source| Error::Apply {
+        let fail = |source: ApiError| Error::Apply {
             object: label.clone(),
-            source,
+            source: Box::new(source),
         };
         let mut store = lock(&self.shared.store);
         let rt = store
