@@ -1,0 +1,14 @@
+//! x
+pub mod actuator;
+pub mod controller;
+pub mod error;
+pub mod kind;
+pub mod metrics;
+pub mod operation;
+pub mod osc;
+pub mod predicate;
+pub mod reconciler;
+
+pub use actuator::{Actuator, ClusterContext, Context};
+pub use error::Error;
+pub use kind::ExtensionKind;

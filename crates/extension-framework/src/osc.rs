@@ -1,0 +1,200 @@
+//! OperatingSystemConfig output: the result Secret `osc-result-<name>` and the status fields.
+
+use crate::Error;
+use crate::kind::OutputError;
+use gardener_api::extensions::{
+    File, InPlaceUpdatesStatus, LastOperationType, OperatingSystemConfig, Unit,
+};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::{Map, Value, json};
+
+/// Data key of the user data in the result Secret.
+pub const CLOUD_CONFIG_KEY: &str = "cloud_config";
+
+/// What an OperatingSystemConfig actuator produces.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OscOutput {
+    /// Node user data (purpose `provision`); written to the result Secret when set.
+    pub user_data: Option<Vec<u8>>,
+    /// Units the OS adds (`status.extensionUnits`; `None` clears).
+    pub extension_units: Option<Vec<Unit>>,
+    /// Files the OS adds (`status.extensionFiles`; `None` clears).
+    pub extension_files: Option<Vec<File>>,
+    /// In-place update instructions (`status.inPlaceUpdates`; `None` clears).
+    pub in_place_updates: Option<InPlaceUpdatesStatus>,
+    /// Legacy fields for gardenlets before v1.97 (`status.command`, `status.units`, `status.files`).
+    pub legacy: Option<LegacyOutput>,
+}
+
+/// Status fields the original os-coreos wrote for old gardenlets.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LegacyOutput {
+    /// `status.command`.
+    pub command: Option<String>,
+    /// `status.units` (unit names).
+    pub units: Vec<String>,
+    /// `status.files` (paths).
+    pub files: Vec<String>,
+}
+
+/// Name and namespace of the result Secret: the existing `status.cloudConfig.secretRef`, else
+/// `osc-result-<name>` in the OSC's namespace.
+pub fn result_secret_ref(osc: &OperatingSystemConfig) -> (String, String) {
+    let existing = osc
+        .status
+        .as_ref()
+        .and_then(|s| s.cloud_config.as_ref())
+        .map(|c| &c.secret_ref);
+    let name = existing
+        .and_then(|r| r.name.clone())
+        .unwrap_or_else(|| format!("osc-result-{}", osc.name_any()));
+    let namespace = existing
+        .and_then(|r| r.namespace.clone())
+        .or_else(|| osc.namespace())
+        .unwrap_or_default();
+    (name, namespace)
+}
+
+fn owner_reference(osc: &OperatingSystemConfig) -> OwnerReference {
+    OwnerReference {
+        api_version: OperatingSystemConfig::api_version(&()).into_owned(),
+        kind: OperatingSystemConfig::kind(&()).into_owned(),
+        name: osc.name_any(),
+        uid: osc.uid().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// Creates or patches the result Secret; unchanged secrets are not written.
+async fn apply_secret(
+    client: &Client,
+    osc: &OperatingSystemConfig,
+    user_data: &[u8],
+) -> Result<(String, String), Error> {
+    let (name, namespace) = result_secret_ref(osc);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+    let owner = owner_reference(osc);
+    match secrets.get_opt(&name).await? {
+        None => {
+            let mut secret = Secret::default();
+            secret.metadata.name = Some(name.clone());
+            secret.metadata.namespace = Some(namespace.clone());
+            secret.metadata.owner_references = Some(vec![owner]);
+            secret.data =
+                Some([(CLOUD_CONFIG_KEY.to_string(), ByteString(user_data.to_vec()))].into());
+            secrets.create(&PostParams::default(), &secret).await?;
+        }
+        Some(existing) => {
+            let same_data = existing
+                .data
+                .as_ref()
+                .and_then(|d| d.get(CLOUD_CONFIG_KEY))
+                .is_some_and(|v| v.0 == user_data);
+            let owned = existing
+                .metadata
+                .owner_references
+                .as_ref()
+                .is_some_and(|refs| {
+                    refs.iter()
+                        .any(|r| r.uid == owner.uid && r.controller == Some(true))
+                });
+            if !(same_data && owned) {
+                let mut refs: Vec<OwnerReference> = existing
+                    .metadata
+                    .owner_references
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|r| r.controller != Some(true))
+                    .collect();
+                refs.push(owner);
+                let patch = json!({
+                    "metadata": { "ownerReferences": refs },
+                    "data": { CLOUD_CONFIG_KEY: ByteString(user_data.to_vec()) },
+                });
+                secrets
+                    .patch(&name, &PatchParams::default(), &Patch::Strategic(patch))
+                    .await?;
+            }
+        }
+    }
+    Ok((name, namespace))
+}
+
+/// The status merge patch for the output fields (explicit nulls clear, as the Go diff does).
+pub fn output_status_patch(output: &OscOutput, secret: Option<(&str, &str)>) -> Value {
+    let mut status = Map::new();
+    if let Some((name, namespace)) = secret {
+        status.insert(
+            "cloudConfig".into(),
+            json!({ "secretRef": { "name": name, "namespace": namespace } }),
+        );
+    }
+    status.insert("extensionUnits".into(), json!(output.extension_units));
+    status.insert("extensionFiles".into(), json!(output.extension_files));
+    status.insert("inPlaceUpdates".into(), json!(output.in_place_updates));
+    if let Some(legacy) = &output.legacy {
+        status.insert("command".into(), json!(legacy.command));
+        status.insert("units".into(), json!(legacy.units));
+        status.insert("files".into(), json!(legacy.files));
+    }
+    json!({ "status": status })
+}
+
+/// Whether applying the patch would change nothing (saves a write per steady-state reconcile).
+fn status_unchanged(osc: &OperatingSystemConfig, patch: &Value) -> bool {
+    let current = serde_json::to_value(&osc.status).unwrap_or(Value::Null);
+    patch["status"].as_object().is_some_and(|fields| {
+        fields
+            .iter()
+            .all(|(k, v)| current.get(k).unwrap_or(&Value::Null) == v)
+    })
+}
+
+pub(crate) async fn write_output(
+    client: &Client,
+    osc: &OperatingSystemConfig,
+    output: OscOutput,
+) -> Result<(), OutputError> {
+    let secret = match &output.user_data {
+        Some(data) => {
+            Some(
+                apply_secret(client, osc, data)
+                    .await
+                    .map_err(|source| OutputError {
+                        description: "Could not apply secret for generated cloud config",
+                        record_as: None,
+                        source,
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let patch = output_status_patch(
+        &output,
+        secret.as_ref().map(|(n, ns)| (n.as_str(), ns.as_str())),
+    );
+    if status_unchanged(osc, &patch) {
+        return Ok(());
+    }
+    let api: Api<OperatingSystemConfig> =
+        Api::namespaced(client.clone(), &osc.namespace().unwrap_or_default());
+    api.patch_status(
+        &osc.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(|e| OutputError {
+        description: "Could not update units and secret ref.",
+        // Upstream records this failure with operation type Restore, whatever the operation was.
+        record_as: Some(LastOperationType::Restore),
+        source: e.into(),
+    })?;
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Event admission: which watch events start a reconcile (gardener-contract §4.7, §10.5).
+//!
+//! kube-runtime watchers deliver only the new object, but Gardener's update predicate compares the
+//! old status with the new one. The filter therefore keeps a small snapshot per object (a status
+//! hash and the generation) and emulates controller-runtime's Create and Update events: an object
+//! seen for the first time (also after a restart) is a Create.
+
+use crate::kind::ExtensionKind;
+use gardener_api::constants::{
+    OPERATION_MIGRATE, OPERATION_RECONCILE, OPERATION_RESTORE, ROLE_LABEL, ROLE_SHOOT,
+};
+use gardener_api::extensions::{Cluster, ExtensionClass, LastOperationState};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::Api;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Client, ResourceExt};
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Mutex;
+
+/// What is remembered of an object between events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    status: u64,
+    generation: Option<i64>,
+}
+
+impl Snapshot {
+    /// Snapshot of an object.
+    pub fn of<K: ExtensionKind>(object: &K) -> Self {
+        let mut hasher = DefaultHasher::new();
+        // The whole status (OSC has fields beyond the default status).
+        serde_json::to_value(object)
+            .ok()
+            .and_then(|v| v.get("status").map(|s| s.to_string()))
+            .unwrap_or_default()
+            .hash(&mut hasher);
+        Self {
+            status: hasher.finish(),
+            generation: object.meta().generation,
+        }
+    }
+}
+
+/// How update events are admitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Operation annotations, deletion and unfinished operations (the default).
+    OperationAnnotation,
+    /// Generation changes only (`--ignore-operation-annotation`).
+    GenerationChanged,
+}
+
+/// Decides per event whether to reconcile.
+pub struct EventFilter {
+    mode: Mode,
+    classes: Vec<ExtensionClass>,
+    types: Vec<String>,
+    snapshots: Mutex<HashMap<String, Snapshot>>,
+}
+
+fn key<K: ExtensionKind>(object: &K) -> String {
+    ObjectRef::from_obj(object).to_string()
+}
+
+fn has_operation<K: ExtensionKind>(object: &K) -> bool {
+    matches!(
+        crate::operation::operation_annotation(object.meta()),
+        Some(OPERATION_RECONCILE | OPERATION_RESTORE | OPERATION_MIGRATE)
+    )
+}
+
+impl EventFilter {
+    /// A filter for the given mode, classes (empty = `[shoot]`) and types (empty = any).
+    pub fn new(mode: Mode, classes: Vec<ExtensionClass>, types: Vec<String>) -> Self {
+        let classes = if classes.is_empty() {
+            vec![ExtensionClass::Shoot]
+        } else {
+            classes
+        };
+        Self {
+            mode,
+            classes,
+            types,
+            snapshots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Class and type filters (`HasClass`, `HasType`/`HasOneOfTypes`).
+    pub fn matches_class_and_type<K: ExtensionKind>(&self, object: &K) -> bool {
+        let spec = object.default_spec();
+        self.classes.contains(&spec.class_or_default())
+            && (self.types.is_empty() || self.types.iter().any(|t| *t == spec.type_))
+    }
+
+    /// Records the object and returns whether the event passes the mode's rule (without the
+    /// failed-shoot check, which needs the API).
+    pub fn observe<K: ExtensionKind>(&self, object: &K) -> bool {
+        let now = Snapshot::of(object);
+        let old = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key(object), now);
+        match (self.mode, old) {
+            (Mode::GenerationChanged, None) => true,
+            (Mode::GenerationChanged, Some(old)) => old.generation != now.generation,
+            (Mode::OperationAnnotation, _) if has_operation(object) => true,
+            (Mode::OperationAnnotation, None) => {
+                object.meta().deletion_timestamp.is_some()
+                    || object
+                        .default_status()
+                        .and_then(|s| s.last_operation.as_ref())
+                        .is_none_or(|op| op.state != LastOperationState::Succeeded)
+            }
+            (Mode::OperationAnnotation, Some(old)) => {
+                object.meta().deletion_timestamp.is_some() && old.status == now.status
+            }
+        }
+    }
+
+    /// Forgets a deleted object (deletion events never trigger).
+    pub fn forget<K: ExtensionKind>(&self, object: &K) {
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key(object));
+    }
+
+    /// Whether an object passes class, type and the mode's rule, and its shoot is not failed.
+    pub async fn admit<K: ExtensionKind>(&self, client: &Client, object: &K) -> bool {
+        if !self.matches_class_and_type(object) {
+            return false;
+        }
+        self.observe(object)
+            && shoot_not_failed(client, &object.namespace().unwrap_or_default()).await
+    }
+}
+
+/// `ShootNotFailedPredicate`: admits unless the namespace is a shoot namespace whose Cluster says the
+/// shoot failed; an unreadable Namespace admits, an unreadable Cluster rejects.
+pub async fn shoot_not_failed(client: &Client, namespace: &str) -> bool {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let Ok(ns) = namespaces.get(namespace).await else {
+        return true;
+    };
+    if ns.labels().get(ROLE_LABEL).map(String::as_str) != Some(ROLE_SHOOT) {
+        return true;
+    }
+    let clusters: Api<Cluster> = Api::all(client.clone());
+    match clusters
+        .get(namespace)
+        .await
+        .ok()
+        .map(crate::actuator::ClusterContext::new)
+    {
+        Some(Ok(cluster)) => !cluster.is_failed(),
+        _ => false,
+    }
+}

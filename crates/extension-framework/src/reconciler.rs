@@ -1,0 +1,493 @@
+//! The generic reconciler: operation-annotation wrapper, prologue and the four paths of
+//! gardener-contract §4.2–§4.4, for any [`ExtensionKind`].
+
+use crate::Error;
+use crate::actuator::{Actuator, ClusterContext, Context};
+use crate::error::upper_first;
+use crate::kind::{ClusterPolicy, ExtensionKind, OutputError};
+use crate::metrics::ControllerMetrics;
+use crate::operation::{operation_annotation, operation_type, should_skip};
+use futures::FutureExt;
+use gardener_api::constants::{
+    OPERATION_ANNOTATION, OPERATION_RECONCILE, OPERATION_WAIT_FOR_STATE, ROLE_LABEL, ROLE_SHOOT,
+};
+use gardener_api::extensions::{
+    Cluster, LastError, LastOperation, LastOperationState, LastOperationType,
+};
+use gardener_api::patch::{
+    LastErrorPatch, finalizers_patch, last_operation_patch, remove_annotation_patch,
+};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{Instrument, info};
+
+/// What a reconcile asks the queue to do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing until the next admitted event.
+    Done,
+    /// Run again after the delay (resync, or a requeue-after error).
+    RequeueAfter(Duration),
+    /// The actuator asked for a delayed retry after an error (metric result `requeue_after`).
+    RequeueAfterError(Duration),
+}
+
+/// Per-controller settings of the generic reconciler.
+#[derive(Clone, Debug)]
+pub struct ReconcilerConfig {
+    /// Controller name (logs, metrics).
+    pub name: String,
+    /// The finalizer this controller owns.
+    pub finalizer: String,
+    /// Extension only: requeue after a successful reconcile (0 disables).
+    pub resync: Duration,
+}
+
+/// The reconciler of one extension kind.
+pub struct Reconciler<K: ExtensionKind> {
+    client: Client,
+    actuator: Arc<dyn Actuator<K>>,
+    config: ReconcilerConfig,
+    metrics: Option<ControllerMetrics>,
+}
+
+fn now() -> Time {
+    Time(k8s_openapi::jiff::Timestamp::now())
+}
+
+fn not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.is_not_found())
+}
+
+/// Reads the namespace's Cluster according to the kind's policy.
+pub(crate) async fn lookup_cluster(
+    client: &Client,
+    namespace: &str,
+    policy: ClusterPolicy,
+) -> Result<Option<ClusterContext>, Error> {
+    if policy == ClusterPolicy::IfShootNamespace {
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let ns = namespaces
+            .get(namespace)
+            .await
+            .map_err(|e| Error::msg(format!("could not read namespace {namespace}: {e}")))?;
+        let is_shoot = ns.labels().get(ROLE_LABEL).map(String::as_str) == Some(ROLE_SHOOT);
+        if !is_shoot {
+            return Ok(None);
+        }
+    }
+    let clusters: Api<Cluster> = Api::all(client.clone());
+    let cluster = clusters.get(namespace).await.map_err(|e| {
+        Error::msg(format!(
+            "could not get cluster for namespace {namespace}: {e}"
+        ))
+    })?;
+    ClusterContext::new(cluster).map(Some).map_err(Error::new)
+}
+
+impl<K: ExtensionKind> Reconciler<K> {
+    /// A reconciler calling `actuator`.
+    pub fn new(
+        client: Client,
+        actuator: Arc<dyn Actuator<K>>,
+        config: ReconcilerConfig,
+        metrics: Option<ControllerMetrics>,
+    ) -> Self {
+        Self {
+            client,
+            actuator,
+            config,
+            metrics,
+        }
+    }
+
+    fn api(&self, object: &K) -> Api<K> {
+        Api::namespaced(self.client.clone(), &object.namespace().unwrap_or_default())
+    }
+
+    /// One reconcile of `object` (as read from the cache).
+    pub async fn reconcile(&self, object: Arc<K>) -> Result<Outcome, Error> {
+        let span = tracing::info_span!("reconcile", name = %object.name_any(), namespace = %object.namespace().unwrap_or_default());
+        self.run(object, span.clone()).instrument(span).await
+    }
+
+    async fn run(&self, object: Arc<K>, span: tracing::Span) -> Result<Outcome, Error> {
+        let api = self.api(&object);
+        let name = object.name_any();
+        let mut object = (*object).clone();
+        // Operation-annotation wrapper.
+        match operation_annotation(object.meta()) {
+            Some(OPERATION_WAIT_FOR_STATE) => return Ok(Outcome::Done),
+            Some(OPERATION_RECONCILE) => {
+                let patch = remove_annotation_patch(OPERATION_ANNOTATION);
+                match api
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                {
+                    Ok(o) => object = o,
+                    Err(e) if not_found(&e) => return Ok(Outcome::Done),
+                    Err(e) => {
+                        return Err(Error::msg(format!(
+                            "could not remove operation annotation: {e}"
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+        let namespace = object.namespace().unwrap_or_default();
+        let cluster = lookup_cluster(&self.client, &namespace, K::CLUSTER_POLICY).await?;
+        if cluster.as_ref().is_some_and(ClusterContext::is_failed) {
+            info!("Skipping the reconciliation of {} of failed shoot", K::KIND);
+            return Ok(Outcome::Done);
+        }
+        let last = object
+            .default_status()
+            .and_then(|s| s.last_operation.clone());
+        let op = operation_type(object.meta(), last.as_ref());
+        if should_skip(op, last.as_ref()) {
+            return Ok(Outcome::Done);
+        }
+        let force = cluster
+            .as_ref()
+            .is_some_and(ClusterContext::needs_force_deletion);
+        let ctx = Context {
+            client: self.client.clone(),
+            cluster,
+            span,
+        };
+        if op == LastOperationType::Migrate {
+            return self.migrate(&api, &ctx, object).await;
+        }
+        if object.meta().deletion_timestamp.is_some() {
+            return self.delete(&api, &ctx, object, force).await;
+        }
+        if op == LastOperationType::Restore {
+            return self.restore(&api, &ctx, object).await;
+        }
+        self.reconcile_path(&api, &ctx, object, op).await
+    }
+
+    fn has_finalizer(&self, object: &K) -> bool {
+        object
+            .finalizers()
+            .iter()
+            .any(|f| *f == self.config.finalizer)
+    }
+
+    async fn ensure_finalizer(&self, api: &Api<K>, object: K) -> Result<K, Error> {
+        if self.has_finalizer(&object) {
+            return Ok(object);
+        }
+        let mut finalizers = object.finalizers().to_vec();
+        finalizers.push(self.config.finalizer.clone());
+        let patch = finalizers_patch(&finalizers, object.resource_version().as_deref());
+        api.patch(
+            &object.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .map_err(|e| Error::msg(format!("failed to add finalizer: {e}")))
+    }
+
+    /// Calls the actuator, turning a panic into an error (and counting it).
+    async fn call<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        match AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => {
+                if let Some(m) = &self.metrics {
+                    m.panics.inc();
+                }
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!(panic = %message, "Observed a panic in reconciler");
+                Err(Error::msg(format!("panic: {message} [recovered]")))
+            }
+        }
+    }
+
+    async fn patch_status(
+        &self,
+        api: &Api<K>,
+        object: &K,
+        patch: serde_json::Value,
+    ) -> Result<K, Error> {
+        Ok(api
+            .patch_status(
+                &object.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await?)
+    }
+
+    async fn processing(
+        &self,
+        api: &Api<K>,
+        object: &K,
+        op: LastOperationType,
+    ) -> Result<K, Error> {
+        let phrase = K::descriptions().of(op).processing;
+        let last = LastOperation {
+            description: phrase.into(),
+            last_update_time: now(),
+            progress: 1,
+            state: LastOperationState::Processing,
+            type_: op,
+        };
+        self.patch_status(
+            api,
+            object,
+            last_operation_patch(&last, LastErrorPatch::Keep, None),
+        )
+        .await
+    }
+
+    async fn success(&self, api: &Api<K>, object: &K, op: LastOperationType) -> Result<K, Error> {
+        let phrase = K::descriptions().of(op).success;
+        let last = LastOperation {
+            description: phrase.into(),
+            last_update_time: now(),
+            progress: 100,
+            state: LastOperationState::Succeeded,
+            type_: op,
+        };
+        self.patch_status(
+            api,
+            object,
+            last_operation_patch(&last, LastErrorPatch::Clear, object.meta().generation),
+        )
+        .await
+    }
+
+    /// Records the error in the status (a failing status write is only logged) and returns it.
+    async fn fail(
+        &self,
+        api: &Api<K>,
+        object: &K,
+        op: LastOperationType,
+        prefix: &str,
+        error: Error,
+    ) -> Error {
+        let cause = error.status_cause();
+        let description = upper_first(&format!("{prefix}: {cause}"));
+        let codes = error.codes();
+        let time = now();
+        let last = LastOperation {
+            description: description.clone(),
+            last_update_time: time.clone(),
+            progress: 50,
+            state: LastOperationState::Error,
+            type_: op,
+        };
+        let last_error = LastError {
+            description,
+            task_id: None,
+            codes: (!codes.is_empty()).then_some(codes),
+            last_update_time: Some(time),
+        };
+        let patch = last_operation_patch(
+            &last,
+            LastErrorPatch::Set(&last_error),
+            object.meta().generation,
+        );
+        if let Err(e) = self.patch_status(api, object, patch).await {
+            tracing::error!(error = %e, "Could not update status");
+        }
+        tracing::error!(error = %error, "{prefix}");
+        error
+    }
+
+    /// What to return after an actuator error: requeue-after errors are not errors for the queue.
+    fn after_error(&self, error: Error, resync_kind: bool) -> Result<Outcome, Error> {
+        match error.requeue_delay() {
+            // Upstream quirk: the Extension reconciler replaces the delay by its resync.
+            Some(_) if resync_kind && K::RESYNC_AFTER_RECONCILE => match self.config.resync {
+                d if d.is_zero() => Ok(Outcome::Done),
+                d => Ok(Outcome::RequeueAfterError(d)),
+            },
+            Some(delay) => Ok(Outcome::RequeueAfterError(delay)),
+            None => Err(error),
+        }
+    }
+
+    async fn write_output(
+        &self,
+        api: &Api<K>,
+        object: &K,
+        op: LastOperationType,
+        output: K::Output,
+    ) -> Result<(), Error> {
+        match K::write_output(&self.client, object, output).await {
+            Ok(()) => Ok(()),
+            Err(OutputError {
+                description,
+                record_as,
+                source,
+            }) => Err(self
+                .fail(api, object, record_as.unwrap_or(op), description, source)
+                .await),
+        }
+    }
+
+    async fn reconcile_path(
+        &self,
+        api: &Api<K>,
+        ctx: &Context,
+        object: K,
+        op: LastOperationType,
+    ) -> Result<Outcome, Error> {
+        let object = self.ensure_finalizer(api, object).await?;
+        let object = self.processing(api, &object, op).await?;
+        let output = match self.call(self.actuator.reconcile(ctx, &object)).await {
+            Ok(output) => output,
+            Err(e) => {
+                let prefix = K::descriptions().of(op).error;
+                let e = self.fail(api, &object, op, prefix, e).await;
+                return self.after_error(e, true);
+            }
+        };
+        self.write_output(api, &object, op, output).await?;
+        self.success(api, &object, op).await?;
+        Ok(match self.config.resync {
+            d if K::RESYNC_AFTER_RECONCILE && !d.is_zero() => Outcome::RequeueAfter(d),
+            _ => Outcome::Done,
+        })
+    }
+
+    async fn delete(
+        &self,
+        api: &Api<K>,
+        ctx: &Context,
+        object: K,
+        force: bool,
+    ) -> Result<Outcome, Error> {
+        if !self.has_finalizer(&object) {
+            tracing::debug!(
+                "Deleting {} causes a no-op as there is no finalizer",
+                K::KIND
+            );
+            return Ok(Outcome::Done);
+        }
+        let op = LastOperationType::Delete;
+        let object = self.processing(api, &object, op).await?;
+        let result = if force {
+            self.call(self.actuator.force_delete(ctx, &object)).await
+        } else {
+            self.call(self.actuator.delete(ctx, &object)).await
+        };
+        if let Err(e) = result {
+            let e = self
+                .fail(api, &object, op, K::descriptions().delete.error, e)
+                .await;
+            return self.after_error(e, false);
+        }
+        let object = self.success(api, &object, op).await?;
+        let remaining: Vec<String> = object
+            .finalizers()
+            .iter()
+            .filter(|f| **f != self.config.finalizer)
+            .cloned()
+            .collect();
+        let patch = finalizers_patch(&remaining, object.resource_version().as_deref());
+        match api
+            .patch(
+                &object.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            Ok(_) => Ok(Outcome::Done),
+            Err(e) if not_found(&e) => Ok(Outcome::Done),
+            Err(e) => Err(Error::msg(format!(
+                "error removing finalizer from {}: {e}",
+                K::KIND
+            ))),
+        }
+    }
+
+    async fn restore(&self, api: &Api<K>, ctx: &Context, object: K) -> Result<Outcome, Error> {
+        let op = LastOperationType::Restore;
+        let object = self.ensure_finalizer(api, object).await?;
+        let object = self.processing(api, &object, op).await?;
+        let output = match self.call(self.actuator.restore(ctx, &object)).await {
+            Ok(output) => output,
+            Err(e) => {
+                let e = self
+                    .fail(api, &object, op, K::descriptions().restore.error, e)
+                    .await;
+                return self.after_error(e, false);
+            }
+        };
+        self.write_output(api, &object, op, output).await?;
+        let object = self.success(api, &object, op).await?;
+        self.remove_operation_annotation(api, &object).await?;
+        Ok(Outcome::Done)
+    }
+
+    async fn migrate(&self, api: &Api<K>, ctx: &Context, object: K) -> Result<Outcome, Error> {
+        if K::MIGRATE_NEEDS_FINALIZER && !self.has_finalizer(&object) {
+            return Ok(Outcome::Done);
+        }
+        let op = LastOperationType::Migrate;
+        let object = self.processing(api, &object, op).await?;
+        if let Err(e) = self.call(self.actuator.migrate(ctx, &object)).await {
+            let e = self
+                .fail(api, &object, op, K::descriptions().migrate.error, e)
+                .await;
+            return self.after_error(e, false);
+        }
+        let object = self.success(api, &object, op).await?;
+        // All finalizers go, including other controllers': the object is inert until gardenlet deletes it.
+        let patch = json!({ "metadata": { "finalizers": null } });
+        match api
+            .patch(
+                &object.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if not_found(&e) => return Ok(Outcome::Done),
+            Err(e) => return Err(Error::msg(format!("error removing all finalizers: {e}"))),
+        }
+        self.remove_operation_annotation(api, &object).await?;
+        Ok(Outcome::Done)
+    }
+
+    async fn remove_operation_annotation(&self, api: &Api<K>, object: &K) -> Result<(), Error> {
+        if operation_annotation(object.meta()).is_none() {
+            return Ok(());
+        }
+        let patch = remove_annotation_patch(OPERATION_ANNOTATION);
+        match api
+            .patch(
+                &object.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(Error::msg(format!(
+                "could not remove operation annotation: {e}"
+            ))),
+        }
+    }
+}
