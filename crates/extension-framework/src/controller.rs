@@ -170,7 +170,7 @@ pub async fn run<K: ExtensionKind>(
     settings: ControllerSettings,
     metrics: ControllerMetrics,
     synced: watch::Sender<bool>,
-    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+    mut stop: watch::Receiver<bool>,
 ) {
     let api: Api<K> = Api::all(client.clone());
     let (reader, writer) = reflector::store::<K>();
@@ -262,6 +262,9 @@ pub async fn run<K: ExtensionKind>(
             },
         );
     }
+    let shutdown = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
     controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile::<K>, error_policy::<K>, shared)

@@ -12,3 +12,13 @@ pub mod reconciler;
 pub use actuator::{Actuator, ClusterContext, Context};
 pub use error::Error;
 pub use kind::ExtensionKind;
+pub mod heartbeat;
+pub mod leader;
+pub mod logging;
+pub mod managed_resources;
+pub mod options;
+
+pub mod client;
+pub mod runtime;
+pub mod server;
+pub use runtime::{Manager, Registration, RunError, RunningExtension};

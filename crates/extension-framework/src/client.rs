@@ -1,0 +1,131 @@
+//! The seed client: kubeconfig resolution as Gardener does it, plus `rest_client_*` metrics.
+
+use crate::metrics::Metrics;
+use futures::future::BoxFuture;
+use kube::client::ClientBuilder;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use std::path::Path;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+/// Errors building the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The kubeconfig could not be read or used.
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(String),
+    /// No configuration found anywhere.
+    #[error("no kubeconfig: pass --kubeconfig, set KUBECONFIG or run in a cluster")]
+    NotFound,
+    /// The client could not be built.
+    #[error("building the client: {0}")]
+    Build(String),
+}
+
+async fn from_file(path: &Path) -> Result<Config, ClientError> {
+    let kubeconfig = Kubeconfig::read_from(path)
+        .map_err(|e| ClientError::Kubeconfig(format!("{}: {e}", path.display())))?;
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| ClientError::Kubeconfig(e.to_string()))
+}
+
+/// Resolves the configuration: `--kubeconfig`, then `$KUBECONFIG`, then in-cluster, then
+/// `~/.kube/config`; `--master` overrides the server URL.
+pub async fn config(
+    kubeconfig: Option<&Path>,
+    master: Option<&str>,
+) -> Result<Config, ClientError> {
+    let mut config = if let Some(path) = kubeconfig {
+        from_file(path).await?
+    } else if let Some(path) = std::env::var_os("KUBECONFIG").filter(|p| !p.is_empty()) {
+        from_file(Path::new(&path)).await?
+    } else if let Ok(in_cluster) = Config::incluster() {
+        in_cluster
+    } else if let Some(home) = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .map(|h| h.join(".kube/config"))
+        .filter(|p| p.exists())
+    {
+        from_file(&home).await?
+    } else {
+        return Err(ClientError::NotFound);
+    };
+    if let Some(master) = master.filter(|m| !m.is_empty()) {
+        config.cluster_url = master
+            .parse()
+            .map_err(|e| ClientError::Kubeconfig(format!("--master {master}: {e}")))?;
+    }
+    Ok(config)
+}
+
+/// A client whose requests are counted in `rest_client_requests_total`.
+pub fn build(config: Config, metrics: &Metrics) -> Result<Client, ClientError> {
+    let host = config
+        .cluster_url
+        .authority()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let layer = RequestMetricsLayer {
+        metrics: metrics.clone(),
+        host,
+    };
+    Ok(ClientBuilder::try_from(config)
+        .map_err(|e| ClientError::Build(e.to_string()))?
+        .with_layer(&layer)
+        .build())
+}
+
+/// Tower layer recording each request's method, status code and latency.
+#[derive(Clone)]
+pub struct RequestMetricsLayer {
+    metrics: Metrics,
+    host: String,
+}
+
+impl<S> tower::Layer<S> for RequestMetricsLayer {
+    type Service = RequestMetrics<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestMetrics {
+            inner,
+            metrics: self.metrics.clone(),
+            host: self.host.clone(),
+        }
+    }
+}
+
+/// See [`RequestMetricsLayer`].
+#[derive(Clone)]
+pub struct RequestMetrics<S> {
+    inner: S,
+    metrics: Metrics,
+    host: String,
+}
+
+impl<S, B, RB> tower::Service<http::Request<B>> for RequestMetrics<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = request.method().to_string();
+        let started = Instant::now();
+        let (metrics, host) = (self.metrics.clone(), self.host.clone());
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let result = future.await;
+            let code = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+            metrics.observe_request(&method, code, &host, started.elapsed());
+            result
+        })
+    }
+}

@@ -1,0 +1,188 @@
+//! Leader election on a `coordination.k8s.io/v1` Lease, with controller-runtime's timings
+//! (lease 15 s, renew deadline 10 s, retry 2 s) and release on shutdown.
+//!
+//! The loop uses plain GET and PUT with the Lease's resourceVersion, so two candidates racing for
+//! the lock cannot both win: the loser's PUT answers 409 Conflict.
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use kube::api::{Api, PostParams};
+use kube::{Client, ResourceExt};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Timings of the election.
+#[derive(Clone, Copy, Debug)]
+pub struct Timings {
+    /// How long a lease is valid without renewal.
+    pub lease_duration: Duration,
+    /// How long the leader keeps trying to renew before giving up.
+    pub renew_deadline: Duration,
+    /// Interval between attempts.
+    pub retry_period: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            lease_duration: Duration::from_secs(15),
+            renew_deadline: Duration::from_secs(10),
+            retry_period: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A candidate for one Lease.
+pub struct LeaderElector {
+    api: Api<Lease>,
+    name: String,
+    identity: String,
+    timings: Timings,
+}
+
+fn now() -> k8s_openapi::jiff::Timestamp {
+    k8s_openapi::jiff::Timestamp::now()
+}
+
+/// Outcome of one attempt.
+#[derive(Debug, PartialEq, Eq)]
+enum Attempt {
+    Leading,
+    Following,
+}
+
+impl LeaderElector {
+    /// A candidate `identity` for Lease `namespace/name`.
+    pub fn new(
+        client: Client,
+        namespace: &str,
+        name: &str,
+        identity: &str,
+        timings: Timings,
+    ) -> Self {
+        Self {
+            api: Api::namespaced(client, namespace),
+            name: name.into(),
+            identity: identity.into(),
+            timings,
+        }
+    }
+
+    /// The identity of this candidate.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    fn spec(&self, acquire: Option<MicroTime>, transitions: i32) -> LeaseSpec {
+        LeaseSpec {
+            holder_identity: Some(self.identity.clone()),
+            lease_duration_seconds: Some(self.timings.lease_duration.as_secs() as i32),
+            acquire_time: acquire.or_else(|| Some(MicroTime(now()))),
+            renew_time: Some(MicroTime(now())),
+            lease_transitions: Some(transitions),
+            ..LeaseSpec::default()
+        }
+    }
+
+    async fn try_acquire_or_renew(&self) -> Result<Attempt, kube::Error> {
+        let Some(mut lease) = self.api.get_opt(&self.name).await? else {
+            let mut lease = Lease::default();
+            lease.metadata.name = Some(self.name.clone());
+            lease.spec = Some(self.spec(None, 0));
+            return match self.api.create(&PostParams::default(), &lease).await {
+                Ok(_) => Ok(Attempt::Leading),
+                Err(kube::Error::Api(s)) if s.is_already_exists() => Ok(Attempt::Following),
+                Err(e) => Err(e),
+            };
+        };
+        let spec = lease.spec.clone().unwrap_or_default();
+        let holder = spec.holder_identity.clone().unwrap_or_default();
+        let transitions = spec.lease_transitions.unwrap_or(0);
+        if holder == self.identity {
+            lease.spec = Some(self.spec(spec.acquire_time.clone(), transitions));
+        } else {
+            let duration = Duration::from_secs(
+                u64::try_from(spec.lease_duration_seconds.unwrap_or(0)).unwrap_or(0),
+            );
+            let expired = match &spec.renew_time {
+                Some(renewed) => renewed.0 + duration < now(),
+                None => true,
+            };
+            if !holder.is_empty() && !expired {
+                return Ok(Attempt::Following);
+            }
+            lease.spec = Some(self.spec(None, transitions + 1));
+        }
+        match self
+            .api
+            .replace(&lease.name_any(), &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => Ok(Attempt::Leading),
+            Err(kube::Error::Api(s)) if s.is_conflict() => Ok(Attempt::Following),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Blocks until this candidate holds the lease (or `stop` turns true: returns false).
+    pub async fn acquire(&self, stop: &mut watch::Receiver<bool>) -> bool {
+        loop {
+            match self.try_acquire_or_renew().await {
+                Ok(Attempt::Leading) => return true,
+                Ok(Attempt::Following) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, lease = %self.name, "Error acquiring the leader-election lease")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.timings.retry_period) => {}
+                _ = stop.wait_for(|s| *s) => return false,
+            }
+        }
+    }
+
+    /// Renews every retry period until `stop` turns true (returns `true`) or renewal fails for
+    /// longer than the renew deadline (returns `false`: leadership lost).
+    pub async fn hold(&self, stop: &mut watch::Receiver<bool>) -> bool {
+        let mut last_renewed = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(self.timings.retry_period) => {}
+                _ = stop.wait_for(|s| *s) => return true,
+            }
+            match self.try_acquire_or_renew().await {
+                Ok(Attempt::Leading) => last_renewed = tokio::time::Instant::now(),
+                Ok(Attempt::Following) => return false,
+                Err(e) => {
+                    tracing::error!(error = %e, lease = %self.name, "Error renewing the leader-election lease");
+                    if last_renewed.elapsed() > self.timings.renew_deadline {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives the lease up so a standby can take over at once (`ReleaseOnCancel`).
+    pub async fn release(&self) {
+        let Ok(Some(mut lease)) = self.api.get_opt(&self.name).await else {
+            return;
+        };
+        let Some(spec) = lease.spec.as_mut() else {
+            return;
+        };
+        if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
+            return;
+        }
+        spec.holder_identity = None;
+        spec.lease_duration_seconds = Some(1);
+        spec.renew_time = Some(MicroTime(now()));
+        if let Err(e) = self
+            .api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
+            tracing::error!(error = %e, "Could not release the leader-election lease");
+        }
+    }
+}

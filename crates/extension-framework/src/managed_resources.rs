@@ -1,0 +1,393 @@
+//! ManagedResources for gardener-resource-manager, created exactly as Gardener's Go helpers do
+//! (gardener-contract §7.2): checksum-named immutable Secrets, garbage-collectable labels and
+//! reference annotations.
+
+use crate::Error;
+use gardener_api::constants::{
+    GARBAGE_COLLECTABLE_REFERENCE_LABEL, MR_ORIGIN_LABEL, REFERENCE_ANNOTATION_PREFIX,
+    SHOOT_NO_CLEANUP_LABEL,
+};
+use gardener_api::extensions::{ConditionStatus, ErrorCode};
+use gardener_api::resources::{ManagedResource, ManagedResourceSpec, RESOURCES_APPLIED};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{LocalObjectReference, Secret};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Poll interval of the wait functions (`IntervalWait`).
+pub const WAIT_INTERVAL: Duration = Duration::from_secs(2);
+
+fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// The checksum Gardener names secrets by: sha256 over the concatenated sha256 hex digests of the
+/// values, keys sorted (key names are not hashed).
+pub fn data_checksum(data: &BTreeMap<String, Vec<u8>>) -> String {
+    let concatenated: String = data.values().map(|v| sha256_hex(v)).collect();
+    sha256_hex(concatenated.as_bytes())
+}
+
+/// `managedresource-<name>-<first 8 hex of the checksum>`.
+pub fn secret_name(mr_name: &str, data: &BTreeMap<String, Vec<u8>>) -> String {
+    format!("managedresource-{mr_name}-{}", &data_checksum(data)[..8])
+}
+
+/// `reference.resources.gardener.cloud/secret-<first 8 hex of sha256(name)>`.
+pub fn reference_annotation(secret_name: &str) -> String {
+    format!(
+        "{REFERENCE_ANNOTATION_PREFIX}secret-{}",
+        &sha256_hex(secret_name.as_bytes())[..8]
+    )
+}
+
+/// Who the ManagedResource is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Objects in the shoot (`class` unset), with the extension's origin label.
+    Shoot {
+        /// `origin` label value; must not be `gardener`.
+        origin: String,
+    },
+    /// Objects in the seed (`class: seed`).
+    Seed,
+}
+
+/// `CreateForShoot`: objects applied into the shoot by the shoot's resource manager.
+pub async fn create_for_shoot(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    origin: &str,
+    keep_objects: bool,
+    data: BTreeMap<String, Vec<u8>>,
+) -> Result<(), Error> {
+    create_or_update(
+        client,
+        namespace,
+        name,
+        &Target::Shoot {
+            origin: origin.into(),
+        },
+        keep_objects,
+        data,
+    )
+    .await
+}
+
+/// `CreateForSeed`: objects applied into the seed by the seed's resource manager.
+pub async fn create_for_seed(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    keep_objects: bool,
+    data: BTreeMap<String, Vec<u8>>,
+) -> Result<(), Error> {
+    create_or_update(client, namespace, name, &Target::Seed, keep_objects, data).await
+}
+
+/// Creates or updates the data Secret and the ManagedResource.
+pub async fn create_or_update(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    target: &Target,
+    keep_objects: bool,
+    data: BTreeMap<String, Vec<u8>>,
+) -> Result<(), Error> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret_name = secret_name(name, &data);
+    let mut secret = Secret::default();
+    secret.metadata.name = Some(secret_name.clone());
+    secret.metadata.namespace = Some(namespace.into());
+    secret.metadata.labels = Some(
+        [(
+            GARBAGE_COLLECTABLE_REFERENCE_LABEL.to_string(),
+            "true".to_string(),
+        )]
+        .into(),
+    );
+    secret.type_ = Some("Opaque".into());
+    secret.immutable = Some(true);
+    secret.data = Some(data.into_iter().map(|(k, v)| (k, ByteString(v))).collect());
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => {}
+        // Same name means same content: the immutable secret is already right.
+        Err(kube::Error::Api(s)) if s.is_already_exists() => {}
+        Err(e) => return Err(e.into()),
+    }
+
+    let mut labels = BTreeMap::new();
+    let mut spec = ManagedResourceSpec {
+        secret_refs: Some(vec![LocalObjectReference {
+            name: secret_name.clone(),
+        }]),
+        keep_objects: Some(keep_objects),
+        ..ManagedResourceSpec::default()
+    };
+    match target {
+        Target::Shoot { origin } => {
+            labels.insert(MR_ORIGIN_LABEL.to_string(), origin.clone());
+            spec.inject_labels =
+                Some([(SHOOT_NO_CLEANUP_LABEL.to_string(), "true".to_string())].into());
+        }
+        Target::Seed => {
+            spec.class = Some("seed".into());
+            if !namespace.starts_with("shoot-") {
+                labels.insert("gardener.cloud/role".into(), "seed-system-component".into());
+            }
+        }
+    }
+    let reference = (reference_annotation(&secret_name), secret_name.clone());
+
+    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
+    let Some(existing) = mrs.get_opt(name).await? else {
+        let mut mr = ManagedResource::new(name, spec);
+        mr.metadata.namespace = Some(namespace.into());
+        mr.metadata.labels = (!labels.is_empty()).then_some(labels);
+        mr.metadata.annotations = Some([reference].into());
+        mrs.create(&PostParams::default(), &mr).await?;
+        return Ok(());
+    };
+    // Previously referenced secrets become garbage-collectable once no longer referenced.
+    for old in existing
+        .spec
+        .secret_refs
+        .iter()
+        .flatten()
+        .filter(|r| r.name != secret_name)
+    {
+        mark_garbage_collectable(&secrets, &old.name).await?;
+    }
+    let mut desired = existing.clone();
+    desired.spec = spec;
+    let mut merged_labels = existing.metadata.labels.clone().unwrap_or_default();
+    merged_labels.extend(labels);
+    desired.metadata.labels = (!merged_labels.is_empty()).then_some(merged_labels);
+    let mut annotations: BTreeMap<String, String> = existing
+        .metadata
+        .annotations
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with(REFERENCE_ANNOTATION_PREFIX))
+        .collect();
+    annotations.insert(reference.0, reference.1);
+    desired.metadata.annotations = Some(annotations);
+    if desired.spec != existing.spec
+        || desired.metadata.labels != existing.metadata.labels
+        || desired.metadata.annotations != existing.metadata.annotations
+    {
+        mrs.replace(name, &PostParams::default(), &desired).await?;
+    }
+    Ok(())
+}
+
+async fn mark_garbage_collectable(secrets: &Api<Secret>, name: &str) -> Result<(), Error> {
+    match secrets.get_opt(name).await? {
+        Some(s)
+            if s.labels()
+                .get(GARBAGE_COLLECTABLE_REFERENCE_LABEL)
+                .map(String::as_str)
+                != Some("true") =>
+        {
+            let patch = json!({ "metadata": { "labels": { GARBAGE_COLLECTABLE_REFERENCE_LABEL: "true" } } });
+            secrets
+                .patch(name, &PatchParams::default(), &Patch::Strategic(patch))
+                .await?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn ignore_not_found<T>(result: Result<T, kube::Error>) -> Result<(), Error> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `Delete`: the referenced secrets first, then the ManagedResource; missing objects are fine.
+pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<(), Error> {
+    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    if let Some(mr) = mrs.get_opt(name).await? {
+        for secret in mr.spec.secret_refs.iter().flatten() {
+            ignore_not_found(secrets.delete(&secret.name, &Default::default()).await)?;
+        }
+    }
+    ignore_not_found(mrs.delete(name, &Default::default()).await)
+}
+
+/// `SetKeepObjects`: merge-patches `spec.keepObjects`; a missing ManagedResource is fine.
+pub async fn set_keep_objects(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    keep: bool,
+) -> Result<(), Error> {
+    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
+    ignore_not_found(
+        mrs.patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "keepObjects": keep } })),
+        )
+        .await,
+    )
+}
+
+/// Why a ManagedResource is not healthy, or `None` if it is.
+pub fn unhealthy_reason(mr: &ManagedResource) -> Option<String> {
+    let observed = mr.status.as_ref().and_then(|s| s.observed_generation);
+    if observed != mr.metadata.generation {
+        return Some(format!(
+            "observed generation of managed resource '{}/{}' outdated ({:?}/{:?})",
+            mr.namespace().unwrap_or_default(),
+            mr.name_any(),
+            observed.unwrap_or(0),
+            mr.metadata.generation.unwrap_or(0)
+        ));
+    }
+    for condition in [
+        RESOURCES_APPLIED,
+        gardener_api::resources::RESOURCES_HEALTHY,
+    ] {
+        match mr.condition(condition) {
+            None => {
+                return Some(format!(
+                    "condition {condition:?} of managed resource '{}/{}' is missing",
+                    mr.namespace().unwrap_or_default(),
+                    mr.name_any()
+                ));
+            }
+            Some(c) if c.status != ConditionStatus::True => {
+                return Some(format!(
+                    "condition {condition:?} of managed resource '{}/{}' is {}: {}",
+                    mr.namespace().unwrap_or_default(),
+                    mr.name_any(),
+                    c.status,
+                    c.message
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// Whether a message reports an invalid object, which is the user's configuration problem.
+pub fn is_configuration_problem(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    lower
+        .find("error during apply of object")
+        .is_some_and(|start| lower[start..].contains(" is invalid:"))
+}
+
+/// `WaitUntilHealthy`: polls until healthy (NotFound keeps waiting) or `timeout` passes.
+pub async fn wait_until_healthy(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last = format!("managed resource {namespace}/{name} not found");
+    loop {
+        match mrs.get_opt(name).await? {
+            Some(mr) => match unhealthy_reason(&mr) {
+                None => return Ok(()),
+                Some(reason) => last = reason,
+            },
+            None => last = format!("managed resource {namespace}/{name} not found"),
+        }
+        if tokio::time::Instant::now() + WAIT_INTERVAL > deadline {
+            return Err(Error::msg(format!(
+                "retry failed with context deadline exceeded, last error: {last}"
+            )));
+        }
+        tokio::time::sleep(WAIT_INTERVAL).await;
+    }
+}
+
+/// `WaitUntilDeleted`: polls until the ManagedResource is gone. On timeout, a deletion failure
+/// reported by the resource manager is returned with its message, and with
+/// `ERR_CONFIGURATION_PROBLEM` when an object was invalid.
+pub async fn wait_until_deleted(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let Some(mr) = mrs.get_opt(name).await? else {
+            return Ok(());
+        };
+        if tokio::time::Instant::now() + WAIT_INTERVAL > deadline {
+            let failed = mr.condition(RESOURCES_APPLIED).filter(|c| {
+                c.status != ConditionStatus::True
+                    && matches!(c.reason.as_str(), "DeletionFailed" | "DeletionPending")
+            });
+            return Err(match failed {
+                Some(c) => {
+                    let error = Error::msg(format!(
+                        "error while waiting for all resources to be deleted: resource {namespace}/{name} still exists:\n{}",
+                        c.message
+                    ));
+                    if is_configuration_problem(&c.message) {
+                        error.with_codes([ErrorCode::ConfigurationProblem])
+                    } else {
+                        error
+                    }
+                }
+                None => Error::msg(format!("resource {namespace}/{name} still exists")),
+            });
+        }
+        tokio::time::sleep(WAIT_INTERVAL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_hashes_values_in_key_order() {
+        let data: BTreeMap<String, Vec<u8>> = [
+            ("b".to_string(), b"2".to_vec()),
+            ("a".to_string(), b"1".to_vec()),
+        ]
+        .into();
+        let expected = sha256_hex(format!("{}{}", sha256_hex(b"1"), sha256_hex(b"2")).as_bytes());
+        assert_eq!(data_checksum(&data), expected);
+        assert!(secret_name("foo", &data).starts_with("managedresource-foo-"));
+        assert_eq!(
+            secret_name("foo", &data).len(),
+            "managedresource-foo-".len() + 8
+        );
+        // Key names do not matter, values do.
+        let renamed: BTreeMap<String, Vec<u8>> = [
+            ("x".to_string(), b"1".to_vec()),
+            ("y".to_string(), b"2".to_vec()),
+        ]
+        .into();
+        assert_eq!(data_checksum(&renamed), data_checksum(&data));
+    }
+
+    #[test]
+    fn configuration_problems_are_recognised() {
+        assert!(is_configuration_problem(
+            "Error during apply of object \"apps/v1/Deployment/x\" is invalid: spec: bad"
+        ));
+        assert!(!is_configuration_problem("connection refused"));
+    }
+}

@@ -1,0 +1,178 @@
+//! Gardener's command-line flags for extensions, with the same names and defaults as the Go library
+//! (gardener-contract §5.2). Extensions flatten [`Options`] into their own clap struct.
+
+use clap::{Args, ValueEnum};
+use gardener_api::extensions::ExtensionClass;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// `--log-level`: Gardener only knows these three.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Everything.
+    Debug,
+    /// Normal operation.
+    #[default]
+    Info,
+    /// Errors only.
+    Error,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Gardener's JSON lines (`level`, `ts`, `logger`, `msg`, fields).
+    #[default]
+    Json,
+    /// Human-readable.
+    Text,
+}
+
+/// The flags every extension binary accepts.
+#[derive(Args, Clone, Debug)]
+pub struct Options {
+    /// Path to a kubeconfig; else $KUBECONFIG, the in-cluster config, then ~/.kube/config.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// API server URL, overriding the kubeconfig's.
+    #[arg(long)]
+    pub master: Option<String>,
+    /// Only the holder of the leader-election lease reconciles.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub leader_election: bool,
+    /// Name of the leader-election Lease (default `<extension>-leader-election`).
+    #[arg(long)]
+    pub leader_election_id: Option<String>,
+    /// Namespace of the leader-election Lease.
+    #[arg(long, env = "LEADER_ELECTION_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+    /// Address of the metrics endpoint (`/metrics`); `0` disables it.
+    #[arg(long, default_value = ":8080", value_parser = parse_bind_address)]
+    pub metrics_bind_address: BindAddress,
+    /// Address of the health endpoints (`/healthz`, `/readyz`); `0` disables them.
+    #[arg(long, default_value = ":8081", value_parser = parse_bind_address)]
+    pub health_bind_address: BindAddress,
+    /// Log level.
+    #[arg(long, value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+    /// Parallel reconciles per controller (`--<controller>-max-concurrent-reconciles` overrides).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_reconciles: u16,
+    /// Reconcile on generation changes instead of operation annotations.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub ignore_operation_annotation: bool,
+    /// Version of the Gardener that deployed this extension.
+    #[arg(long, default_value = "")]
+    pub gardener_version: String,
+    /// Extension classes to serve (`shoot`, `seed`, `garden`); empty means shoot.
+    #[arg(long, value_delimiter = ',', value_parser = parse_class)]
+    pub extension_classes: Vec<ExtensionClass>,
+    /// Controllers to run (default: all registered).
+    #[arg(long, value_delimiter = ',')]
+    pub controllers: Vec<String>,
+    /// Controllers not to run.
+    #[arg(long, value_delimiter = ',')]
+    pub disable_controllers: Vec<String>,
+    /// Namespace of the heartbeat Lease (default: the leader-election namespace).
+    #[arg(long)]
+    pub heartbeat_namespace: Option<String>,
+    /// Renew interval of the heartbeat Lease in seconds (> 0).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub heartbeat_renew_interval_seconds: u32,
+}
+
+/// A `host:port` to bind, or disabled (`0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BindAddress {
+    /// Do not serve.
+    Disabled,
+    /// Serve here.
+    At(SocketAddr),
+}
+
+/// Parses Go-style bind addresses: `:8080`, `127.0.0.1:8080`, `0`.
+pub fn parse_bind_address(s: &str) -> Result<BindAddress, String> {
+    if s == "0" {
+        return Ok(BindAddress::Disabled);
+    }
+    let full = if s.starts_with(':') {
+        format!("0.0.0.0{s}")
+    } else {
+        s.to_string()
+    };
+    full.parse::<SocketAddr>()
+        .map(BindAddress::At)
+        .map_err(|e| format!("invalid bind address {s:?}: {e}"))
+}
+
+fn parse_class(s: &str) -> Result<ExtensionClass, String> {
+    s.parse::<ExtensionClass>().map_err(|e| e.to_string())
+}
+
+impl Options {
+    /// Defaults, as if no flag was given (for tests and embedding).
+    pub fn defaults() -> Self {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            options: Options,
+        }
+        <Only as clap::Parser>::parse_from(["extension"]).options
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        options: Options,
+    }
+
+    #[test]
+    fn defaults_match_gardener() {
+        let o = Cli::parse_from(["x"]).options;
+        assert_eq!(
+            o.metrics_bind_address,
+            BindAddress::At("0.0.0.0:8080".parse().unwrap())
+        );
+        assert_eq!(
+            o.health_bind_address,
+            BindAddress::At("0.0.0.0:8081".parse().unwrap())
+        );
+        assert_eq!(o.log_level, LogLevel::Info);
+        assert_eq!(o.log_format, LogFormat::Json);
+        assert_eq!(o.max_concurrent_reconciles, 5);
+        assert!(o.leader_election);
+        assert!(!o.ignore_operation_annotation);
+        assert_eq!(o.heartbeat_renew_interval_seconds, 30);
+    }
+
+    #[test]
+    fn invalid_values_are_rejected() {
+        // gardener-contract §11 items 48 and 61.
+        assert!(Cli::try_parse_from(["x", "--log-level=trace"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--heartbeat-renew-interval-seconds=0"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--extension-classes=moon"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--metrics-bind-address=nope"]).is_err());
+        let o = Cli::parse_from([
+            "x",
+            "--metrics-bind-address=0",
+            "--leader-election=false",
+            "--extension-classes=seed,shoot",
+        ])
+        .options;
+        assert_eq!(o.metrics_bind_address, BindAddress::Disabled);
+        assert!(!o.leader_election);
+        assert_eq!(
+            o.extension_classes,
+            vec![ExtensionClass::Seed, ExtensionClass::Shoot]
+        );
+    }
+}

@@ -1,0 +1,593 @@
+//! The process around the controllers: flags, client, HTTP endpoints, leader election, heartbeat
+//! and graceful shutdown. An extension's `main` builds a [`Manager`] and runs it.
+
+use crate::actuator::Actuator;
+use crate::client::{self, ClientError};
+use crate::controller::{self, ControllerSettings, RECONCILE_TIMEOUT};
+use crate::heartbeat;
+use crate::kind::ExtensionKind;
+use crate::leader::{LeaderElector, Timings};
+use crate::metrics::Metrics;
+use crate::options::{BindAddress, Options};
+use crate::reconciler::{Reconciler, ReconcilerConfig};
+use crate::server::{self, Readiness};
+use async_trait::async_trait;
+use gardener_api::extensions::{ContainerRuntime, Extension, OperatingSystemConfig};
+use kube::Client;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Name of the heartbeat controller (for `--controllers`/`--disable-controllers`).
+pub const HEARTBEAT_CONTROLLER: &str = "heartbeat";
+/// How long in-flight reconciles may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Why the extension could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Invalid flags or settings.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The client could not be built.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// An HTTP endpoint could not be bound.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Another replica took the leader-election lease.
+    #[error("leader election lost")]
+    LeadershipLost,
+    /// A background task failed.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// Everything a controller needs to run.
+#[derive(Clone)]
+pub struct RunEnv {
+    /// Seed client.
+    pub client: Client,
+    /// Process metrics.
+    pub metrics: Metrics,
+    /// Readiness tracking.
+    pub readiness: Readiness,
+    /// Parsed flags.
+    pub options: Options,
+    /// Parallel reconciles for this controller.
+    pub concurrency: usize,
+}
+
+/// A controller the manager can run.
+#[async_trait]
+pub trait Runnable: Send + Sync + 'static {
+    /// Name for flags and metrics.
+    fn name(&self) -> &str;
+    /// Runs until `stop` turns true.
+    async fn run(self: Box<Self>, env: RunEnv, stop: watch::Receiver<bool>);
+}
+
+/// One generic extension controller: the kind, its actuator and the per-controller settings.
+pub struct Registration<K: ExtensionKind> {
+    name: String,
+    actuator: Arc<dyn Actuator<K>>,
+    types: Vec<String>,
+    finalizer_suffix: String,
+    resync: Duration,
+    timeout: Duration,
+}
+
+impl<K: ExtensionKind> Registration<K> {
+    /// A controller named after the kind (`extension`, `containerruntime`, `operatingsystemconfig`)
+    /// calling `actuator` for objects of `type_`.
+    pub fn new(type_: &str, actuator: impl Actuator<K>) -> Self {
+        Self {
+            name: K::CONTROLLER_NAME.into(),
+            actuator: Arc::new(actuator),
+            types: vec![type_.into()],
+            finalizer_suffix: type_.into(),
+            resync: Duration::ZERO,
+            timeout: RECONCILE_TIMEOUT,
+        }
+    }
+
+    /// Overrides the controller name (metric label and flag prefix).
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Serves several types (OperatingSystemConfig).
+    pub fn types<I: IntoIterator<Item = S>, S: Into<String>>(mut self, types: I) -> Self {
+        self.types = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Finalizer suffix for Extensions (`extensions.gardener.cloud/<suffix>`); defaults to the type.
+    pub fn finalizer_suffix(mut self, suffix: &str) -> Self {
+        self.finalizer_suffix = suffix.into();
+        self
+    }
+
+    /// Extension only: reconcile again this long after every success.
+    pub fn resync(mut self, every: Duration) -> Self {
+        self.resync = every;
+        self
+    }
+
+    /// Deadline of one reconcile (default 3 minutes).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+#[async_trait]
+impl<K: ExtensionKind> Runnable for Registration<K> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn run(self: Box<Self>, env: RunEnv, stop: watch::Receiver<bool>) {
+        let metrics = env.metrics.controller(&self.name, env.concurrency);
+        let config = ReconcilerConfig {
+            name: self.name.clone(),
+            finalizer: K::finalizer(&self.finalizer_suffix),
+            resync: self.resync,
+        };
+        let reconciler = Reconciler::new(
+            env.client.clone(),
+            self.actuator,
+            config,
+            Some(metrics.clone()),
+        );
+        let settings = ControllerSettings {
+            name: self.name,
+            types: self.types,
+            classes: env.options.extension_classes.clone(),
+            ignore_operation_annotation: env.options.ignore_operation_annotation,
+            max_concurrent_reconciles: env.concurrency,
+            timeout: self.timeout,
+        };
+        let (synced, synced_rx) = watch::channel(false);
+        env.readiness.track(synced_rx);
+        controller::run(env.client, reconciler, settings, metrics, synced, stop).await;
+    }
+}
+
+/// Builds and runs an extension: its controllers plus heartbeat, endpoints and leader election.
+///
+/// ```no_run
+/// # use extension_framework::{Actuator, Context, Error, Manager};
+/// # use gardener_api::extensions::Extension;
+/// # struct Hello;
+/// # #[async_trait::async_trait]
+/// # impl Actuator<Extension> for Hello {
+/// #     async fn reconcile(&self, _: &Context, _: &Extension) -> Result<(), Error> { Ok(()) }
+/// #     async fn delete(&self, _: &Context, _: &Extension) -> Result<(), Error> { Ok(()) }
+/// #     async fn migrate(&self, _: &Context, _: &Extension) -> Result<(), Error> { Ok(()) }
+/// # }
+/// # async fn run() -> Result<(), extension_framework::RunError> {
+/// Manager::new("gardener-extension-hello").extension("hello", Hello).run_from_args().await
+/// # }
+/// ```
+pub struct Manager {
+    name: String,
+    controllers: Vec<Box<dyn Runnable>>,
+    concurrency: BTreeMap<String, u16>,
+    leader_timings: Timings,
+}
+
+impl Manager {
+    /// A manager for the extension `name` (used for the lease names and the heartbeat holder).
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.into(),
+            controllers: Vec::new(),
+            concurrency: BTreeMap::new(),
+            leader_timings: Timings::default(),
+        }
+    }
+
+    /// The extension's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Adds any controller.
+    pub fn with(mut self, controller: impl Runnable) -> Self {
+        self.controllers.push(Box::new(controller));
+        self
+    }
+
+    /// Adds an Extension controller for `type_`.
+    pub fn extension(self, type_: &str, actuator: impl Actuator<Extension>) -> Self {
+        self.with(Registration::<Extension>::new(type_, actuator))
+    }
+
+    /// Adds a ContainerRuntime controller for `type_`.
+    pub fn container_runtime(self, type_: &str, actuator: impl Actuator<ContainerRuntime>) -> Self {
+        self.with(Registration::<ContainerRuntime>::new(type_, actuator))
+    }
+
+    /// Adds an OperatingSystemConfig controller for `types`.
+    pub fn operating_system_config(
+        self,
+        types: &[&str],
+        actuator: impl Actuator<OperatingSystemConfig>,
+    ) -> Self {
+        let first = types.first().copied().unwrap_or_default();
+        self.with(
+            Registration::<OperatingSystemConfig>::new(first, actuator)
+                .types(types.iter().copied()),
+        )
+    }
+
+    /// Leader-election timings (tests shorten them).
+    pub fn leader_timings(mut self, timings: Timings) -> Self {
+        self.leader_timings = timings;
+        self
+    }
+
+    /// Sets one controller's concurrency (what `--<name>-max-concurrent-reconciles` does).
+    pub fn max_concurrent_reconciles(mut self, controller: &str, n: u16) -> Self {
+        self.concurrency.insert(controller.into(), n);
+        self
+    }
+
+    /// Names of all controllers, including the heartbeat.
+    pub fn controller_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .controllers
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        names.push(HEARTBEAT_CONTROLLER.into());
+        names
+    }
+
+    fn flag(controller: &str) -> String {
+        format!("{controller}-max-concurrent-reconciles")
+    }
+
+    /// Adds the per-controller `--<name>-max-concurrent-reconciles` flags to a command.
+    pub fn augment_command(&self, mut command: clap::Command) -> clap::Command {
+        for name in self.controllers.iter().map(|c| c.name().to_string()) {
+            let flag = Self::flag(&name);
+            command = command.arg(
+                clap::Arg::new(flag.clone())
+                    .long(flag)
+                    .value_parser(clap::value_parser!(u16).range(1..))
+                    .help(format!("Parallel reconciles of the {name} controller (overrides --max-concurrent-reconciles)")),
+            );
+        }
+        command
+    }
+
+    /// Parses the process arguments into `C` (which flattens [`Options`]) and the per-controller flags.
+    pub fn parse<C: clap::Parser>(mut self) -> (Self, C) {
+        let command = self.augment_command(C::command());
+        let matches = command.get_matches();
+        let cli = match C::from_arg_matches(&matches) {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        };
+        for name in self.controllers.iter().map(|c| c.name().to_string()) {
+            if let Some(n) = matches.get_one::<u16>(&Self::flag(&name)) {
+                self.concurrency.insert(name, *n);
+            }
+        }
+        (self, cli)
+    }
+
+    /// Parses the flags, initialises logging and runs until SIGTERM/SIGINT.
+    pub async fn run_from_args(self) -> Result<(), RunError> {
+        #[derive(clap::Parser)]
+        #[command(version, about = "A Gardener extension controller")]
+        struct Cli {
+            #[command(flatten)]
+            options: Options,
+        }
+        let (manager, cli) = self.parse::<Cli>();
+        let _ = crate::logging::init(&manager.name, cli.options.log_level, cli.options.log_format);
+        manager.run(cli.options).await
+    }
+
+    /// Builds the client from the flags and runs until SIGTERM/SIGINT.
+    pub async fn run(self, options: Options) -> Result<(), RunError> {
+        let metrics = Metrics::new();
+        let config =
+            client::config(options.kubeconfig.as_deref(), options.master.as_deref()).await?;
+        let client = client::build(config, &metrics)?;
+        let running = self.start_with(options, client, metrics).await?;
+        tokio::select! {
+            _ = shutdown_signal() => {
+                tracing::info!("Shutdown signal received, stopping");
+                running.stop();
+            }
+            _ = running.stopped() => {}
+        }
+        running.wait().await
+    }
+
+    fn validate(&self, options: &Options) -> Result<BTreeSet<String>, RunError> {
+        let known: BTreeSet<String> = self.controller_names().into_iter().collect();
+        for name in options
+            .controllers
+            .iter()
+            .chain(&options.disable_controllers)
+        {
+            if !known.contains(name) {
+                return Err(RunError::Config(format!(
+                    "cannot enable unknown controller {name:?} (known: {known:?})"
+                )));
+            }
+        }
+        let enabled: BTreeSet<String> = known
+            .iter()
+            .filter(|n| options.controllers.is_empty() || options.controllers.contains(n))
+            .filter(|n| !options.disable_controllers.contains(n))
+            .cloned()
+            .collect();
+        if options.leader_election
+            && options
+                .leader_election_namespace
+                .as_deref()
+                .unwrap_or_default()
+                .is_empty()
+        {
+            return Err(RunError::Config("--leader-election needs --leader-election-namespace (or LEADER_ELECTION_NAMESPACE)".into()));
+        }
+        if enabled.contains(HEARTBEAT_CONTROLLER) && self.heartbeat_namespace(options).is_none() {
+            return Err(RunError::Config(
+                "the heartbeat needs --heartbeat-namespace (or a leader-election namespace)".into(),
+            ));
+        }
+        Ok(enabled)
+    }
+
+    fn heartbeat_namespace(&self, options: &Options) -> Option<String> {
+        options
+            .heartbeat_namespace
+            .clone()
+            .or_else(|| options.leader_election_namespace.clone())
+            .filter(|n| !n.is_empty())
+    }
+
+    /// Starts with an existing client (tests, the local seed) and returns at once.
+    pub async fn start(
+        self,
+        options: Options,
+        client: Client,
+    ) -> Result<RunningExtension, RunError> {
+        self.start_with(options, client, Metrics::new()).await
+    }
+
+    async fn start_with(
+        self,
+        options: Options,
+        client: Client,
+        metrics: Metrics,
+    ) -> Result<RunningExtension, RunError> {
+        let enabled = self.validate(&options)?;
+        let (stop, stop_rx) = watch::channel(false);
+        let readiness = Readiness::default();
+        let bind = |addr: BindAddress| match addr {
+            BindAddress::Disabled => None,
+            BindAddress::At(addr) => Some(addr),
+        };
+        let mut metrics_addr = bind(options.metrics_bind_address);
+        if let Some(addr) = metrics_addr {
+            let router = server::metrics_router(metrics.clone());
+            metrics_addr = Some(
+                server::serve(addr, router, stop_rx.clone())
+                    .await
+                    .map_err(|source| RunError::Bind { addr, source })?,
+            );
+        }
+        let mut health_addr = bind(options.health_bind_address);
+        if let Some(addr) = health_addr {
+            let router = server::health_router(readiness.clone());
+            health_addr = Some(
+                server::serve(addr, router, stop_rx.clone())
+                    .await
+                    .map_err(|source| RunError::Bind { addr, source })?,
+            );
+        }
+        let identity = format!(
+            "{}_{:08x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| self.name.clone()),
+            rand::random::<u32>()
+        );
+        let elector = options.leader_election.then(|| {
+            let namespace = options
+                .leader_election_namespace
+                .clone()
+                .unwrap_or_default();
+            let lease = options
+                .leader_election_id
+                .clone()
+                .unwrap_or_else(|| format!("{}-leader-election", self.name));
+            (
+                LeaderElector::new(
+                    client.clone(),
+                    &namespace,
+                    &lease,
+                    &identity,
+                    self.leader_timings,
+                ),
+                lease,
+            )
+        });
+        let heartbeat = enabled.contains(HEARTBEAT_CONTROLLER).then(|| {
+            (
+                self.heartbeat_namespace(&options).unwrap_or_default(),
+                Duration::from_secs(u64::from(options.heartbeat_renew_interval_seconds)),
+            )
+        });
+        let controllers: Vec<Box<dyn Runnable>> = self
+            .controllers
+            .into_iter()
+            .filter(|c| enabled.contains(c.name()))
+            .collect();
+        let env = RunEnv {
+            client: client.clone(),
+            metrics: metrics.clone(),
+            readiness: readiness.clone(),
+            options: options.clone(),
+            concurrency: 0,
+        };
+        let concurrency = self.concurrency;
+        let name = self.name;
+        let (leading_tx, leading) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut stop_rx = stop_rx;
+            if let Some((elector, lease)) = &elector {
+                if !elector.acquire(&mut stop_rx).await {
+                    return Ok(());
+                }
+                tracing::info!(lease = %lease, identity = %elector.identity(), "Acquired the leader-election lease");
+                env.metrics.set_leader(lease, true);
+            }
+            let _ = leading_tx.send(true);
+            let (controllers_stop, controllers_stop_rx) = watch::channel(false);
+            let mut tasks = JoinSet::new();
+            for controller in controllers {
+                let mut env = env.clone();
+                env.concurrency = usize::from(
+                    concurrency
+                        .get(controller.name())
+                        .copied()
+                        .unwrap_or(env.options.max_concurrent_reconciles),
+                );
+                tasks.spawn(controller.run(env, controllers_stop_rx.clone()));
+            }
+            if let Some((namespace, interval)) = heartbeat {
+                tasks.spawn(heartbeat::run(
+                    env.client.clone(),
+                    namespace,
+                    name.clone(),
+                    interval,
+                    controllers_stop_rx.clone(),
+                ));
+            }
+            let lost = match &elector {
+                Some((elector, _)) => !elector.hold(&mut stop_rx).await,
+                None => {
+                    let _ = stop_rx.wait_for(|s| *s).await;
+                    false
+                }
+            };
+            let _ = controllers_stop.send(true);
+            let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                while tasks.join_next().await.is_some() {}
+            })
+            .await;
+            if drained.is_err() {
+                tracing::error!("In-flight reconciles did not finish within {SHUTDOWN_GRACE:?}");
+                tasks.abort_all();
+            }
+            let _ = leading_tx.send(false);
+            if let Some((elector, lease)) = &elector {
+                env.metrics.set_leader(lease, false);
+                if lost {
+                    tracing::error!(lease = %lease, "Leader election lost");
+                    return Err(RunError::LeadershipLost);
+                }
+                elector.release().await;
+            }
+            Ok(())
+        });
+        Ok(RunningExtension {
+            metrics_addr,
+            health_addr,
+            metrics,
+            stop,
+            leading,
+            task,
+        })
+    }
+}
+
+/// A started extension.
+pub struct RunningExtension {
+    /// Bound metrics address.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Bound health address.
+    pub health_addr: Option<SocketAddr>,
+    /// The metrics.
+    pub metrics: Metrics,
+    stop: watch::Sender<bool>,
+    leading: watch::Receiver<bool>,
+    task: tokio::task::JoinHandle<Result<(), RunError>>,
+}
+
+impl RunningExtension {
+    /// Asks for a graceful stop.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Whether this instance currently runs the controllers (holds the lease).
+    pub fn is_leading(&self) -> bool {
+        *self.leading.borrow()
+    }
+
+    /// Waits until this instance leads.
+    pub async fn wait_until_leading(&self) {
+        let mut leading = self.leading.clone();
+        let _ = leading.wait_for(|l| *l).await;
+    }
+
+    /// Resolves when the extension stopped by itself (e.g. lost leadership).
+    pub async fn stopped(&self) {
+        let mut leading = self.leading.clone();
+        let _ = leading.wait_for(|l| *l).await;
+        let _ = leading.wait_for(|l| !*l).await;
+    }
+
+    /// Waits for the end and returns how it ended.
+    pub async fn wait(self) -> Result<(), RunError> {
+        self.task
+            .await
+            .map_err(|e| RunError::Internal(e.to_string()))?
+    }
+
+    /// Stops and waits.
+    pub async fn shutdown(self) -> Result<(), RunError> {
+        self.stop();
+        self.wait().await
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,94 @@
+//! The HTTP endpoints on axum: `/metrics`, and `/healthz` + `/readyz`.
+
+use crate::metrics::Metrics;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Readiness: every started controller has listed its objects once.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    synced: Arc<std::sync::Mutex<Vec<watch::Receiver<bool>>>>,
+}
+
+impl Readiness {
+    /// Registers a controller's sync flag.
+    pub fn track(&self, synced: watch::Receiver<bool>) {
+        self.synced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(synced);
+    }
+
+    /// Whether all tracked controllers have synced.
+    pub fn is_ready(&self) -> bool {
+        self.synced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .all(|s| *s.borrow())
+    }
+}
+
+async fn metrics(State(metrics): State<Metrics>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
+        metrics.render(),
+    )
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
+    if readiness.is_ready() {
+        (StatusCode::OK, "ok")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "informer-sync: caches not synced yet",
+        )
+    }
+}
+
+/// The `/metrics` router.
+pub fn metrics_router(m: Metrics) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(m)
+}
+
+/// The `/healthz` and `/readyz` router.
+pub fn health_router(readiness: Readiness) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(readiness)
+}
+
+/// Binds `addr` and serves `router` until `stop` turns true. Returns the bound address.
+pub async fn serve(
+    addr: SocketAddr,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    Ok(local)
+}
