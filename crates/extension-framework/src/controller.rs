@@ -80,6 +80,7 @@ pub enum ReconcileFailure {
 
 struct Shared<K: ExtensionKind> {
     reconciler: Reconciler<K>,
+    filter: Arc<EventFilter>,
     settings: ControllerSettings,
     metrics: ControllerMetrics,
     backoff: Backoff,
@@ -106,6 +107,7 @@ async fn reconcile<K: ExtensionKind>(
         m.depth.dec();
     }
     m.active_workers.inc();
+    shared.filter.begin(&key);
     let started = Instant::now();
     let run = AssertUnwindSafe(tokio::time::timeout(
         shared.settings.timeout,
@@ -117,6 +119,7 @@ async fn reconcile<K: ExtensionKind>(
     m.active_workers.dec();
     m.time.observe(elapsed);
     m.work_duration.observe(elapsed);
+    let changed_meanwhile = shared.filter.end(&key);
     let result = match run {
         Err(_) => {
             m.panics.inc();
@@ -133,6 +136,11 @@ async fn reconcile<K: ExtensionKind>(
         Ok(outcome) => {
             shared.backoff.reset(&key);
             match outcome {
+                // Someone else changed the object while we worked on it: go again.
+                Outcome::Done if changed_meanwhile => {
+                    m.requeue.inc();
+                    Ok(Action::requeue(Duration::ZERO))
+                }
                 Outcome::Done => {
                     m.success.inc();
                     Ok(Action::await_change())
@@ -184,8 +192,11 @@ pub async fn run<K: ExtensionKind>(
         settings.classes.clone(),
         settings.types.clone(),
     ));
+    let mut reconciler = reconciler;
+    reconciler.own_writes = Some(filter.own_writes());
     let shared = Arc::new(Shared {
         reconciler,
+        filter: filter.clone(),
         settings: settings.clone(),
         metrics: metrics.clone(),
         backoff: Backoff::default(),

@@ -108,13 +108,14 @@ pub trait ExtensionKind:
     /// Status descriptions.
     fn descriptions() -> &'static Descriptions;
 
-    /// Writes the actuator's output after a successful Reconcile/Restore (OSC: result Secret + status).
+    /// Writes the actuator's output after a successful Reconcile/Restore (OSC: result Secret +
+    /// status). Returns the object as written, if it was.
     async fn write_output(
         _client: &Client,
         _object: &Self,
         _output: Self::Output,
-    ) -> Result<(), OutputError> {
-        Ok(())
+    ) -> Result<Option<Self>, OutputError> {
+        Ok(None)
     }
 }
 
@@ -260,7 +261,7 @@ impl ExtensionKind for OperatingSystemConfig {
         client: &Client,
         object: &Self,
         output: OscOutput,
-    ) -> Result<(), OutputError> {
+    ) -> Result<Option<Self>, OutputError> {
         crate::osc::write_output(client, object, output).await
     }
 }

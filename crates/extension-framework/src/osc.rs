@@ -160,7 +160,7 @@ pub(crate) async fn write_output(
     client: &Client,
     osc: &OperatingSystemConfig,
     output: OscOutput,
-) -> Result<(), OutputError> {
+) -> Result<Option<OperatingSystemConfig>, OutputError> {
     let secret = match &output.user_data {
         Some(data) => {
             Some(
@@ -180,7 +180,7 @@ pub(crate) async fn write_output(
         secret.as_ref().map(|(n, ns)| (n.as_str(), ns.as_str())),
     );
     if status_unchanged(osc, &patch) {
-        return Ok(());
+        return Ok(None);
     }
     let api: Api<OperatingSystemConfig> =
         Api::namespaced(client.clone(), &osc.namespace().unwrap_or_default());
@@ -190,11 +190,11 @@ pub(crate) async fn write_output(
         &Patch::Merge(&patch),
     )
     .await
+    .map(Some)
     .map_err(|e| OutputError {
         description: "Could not update units and secret ref.",
         // Upstream records this failure with operation type Restore, whatever the operation was.
         record_as: Some(LastOperationType::Restore),
         source: e.into(),
-    })?;
-    Ok(())
+    })
 }

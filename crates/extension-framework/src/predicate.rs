@@ -54,6 +54,8 @@ pub enum Mode {
 /// Decides per event whether to reconcile.
 pub struct EventFilter {
     mode: Mode,
+    own_writes: std::sync::Arc<OwnWrites>,
+    in_flight: Mutex<HashMap<String, Vec<String>>>,
     classes: Vec<ExtensionClass>,
     types: Vec<String>,
     snapshots: Mutex<HashMap<String, Snapshot>>,
@@ -83,7 +85,14 @@ impl EventFilter {
             classes,
             types,
             snapshots: Mutex::new(HashMap::new()),
+            own_writes: Default::default(),
+            in_flight: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The record of this controller's own writes (shared with its reconciler).
+    pub fn own_writes(&self) -> std::sync::Arc<OwnWrites> {
+        self.own_writes.clone()
     }
 
     /// Class and type filters (`HasClass`, `HasType`/`HasOneOfTypes`).
@@ -95,14 +104,23 @@ impl EventFilter {
 
     /// Records the object and returns whether the event passes the mode's rule (without the
     /// failed-shoot check, which needs the API).
+    ///
+    /// Events caused by this controller's own writes never pass. While the object is being
+    /// reconciled, the response of a write can arrive after its watch event, so passing events are
+    /// held back and judged by [`EventFilter::end`] once the reconcile has recorded all its writes.
     pub fn observe<K: ExtensionKind>(&self, object: &K) -> bool {
         let now = Snapshot::of(object);
+        let key = key(object);
         let old = self
             .snapshots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key(object), now);
-        match (self.mode, old) {
+            .insert(key.clone(), now);
+        let rv = object.resource_version().unwrap_or_default();
+        if self.own_writes.take(&key, &rv) {
+            return false;
+        }
+        let passes = match (self.mode, old) {
             (Mode::GenerationChanged, None) => true,
             (Mode::GenerationChanged, Some(old)) => old.generation != now.generation,
             (Mode::OperationAnnotation, _) if has_operation(object) => true,
@@ -116,15 +134,48 @@ impl EventFilter {
             (Mode::OperationAnnotation, Some(old)) => {
                 object.meta().deletion_timestamp.is_some() && old.status == now.status
             }
+        };
+        if passes
+            && let Some(deferred) = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_mut(&key)
+        {
+            deferred.push(rv);
+            return false;
         }
+        passes
     }
 
     /// Forgets a deleted object (deletion events never trigger).
     pub fn forget<K: ExtensionKind>(&self, object: &K) {
+        let key = key(object);
+        self.own_writes.forget(&key);
         self.snapshots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&key(object));
+            .remove(&key);
+    }
+
+    /// Marks `key` as being reconciled.
+    pub fn begin(&self, key: &str) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), Vec::new());
+    }
+
+    /// Ends the reconcile of `key`; returns whether an event held back meanwhile came from someone
+    /// else (the object must be reconciled again).
+    pub fn end(&self, key: &str) -> bool {
+        let deferred = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key)
+            .unwrap_or_default();
+        deferred.iter().any(|rv| !self.own_writes.take(key, rv))
     }
 
     /// Whether an object passes class, type and the mode's rule, and its shoot is not failed.
@@ -156,5 +207,48 @@ pub async fn shoot_not_failed(client: &Client, namespace: &str) -> bool {
     {
         Some(Ok(cluster)) => !cluster.is_failed(),
         _ => false,
+    }
+}
+
+/// resourceVersions this controller wrote itself, per object. Their watch events carry no change
+/// from anyone else, so they never start a reconcile (controller-runtime would rerun and find
+/// nothing to do).
+#[derive(Debug, Default)]
+pub struct OwnWrites(Mutex<HashMap<String, std::collections::VecDeque<String>>>);
+
+impl OwnWrites {
+    /// How many recent writes are remembered per object.
+    const PER_OBJECT: usize = 16;
+
+    /// Remembers that we wrote `rv` of `key`.
+    pub fn record(&self, key: &str, rv: String) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let list = map.entry(key.to_string()).or_default();
+        list.push_back(rv);
+        while list.len() > Self::PER_OBJECT {
+            list.pop_front();
+        }
+    }
+
+    /// Whether `rv` of `key` was our write (forgetting it).
+    pub fn take(&self, key: &str, rv: &str) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(list) = map.get_mut(key) else {
+            return false;
+        };
+        let Some(pos) = list.iter().position(|r| r == rv) else {
+            return false;
+        };
+        // Older entries can no longer show up as events.
+        list.drain(..=pos);
+        if list.is_empty() {
+            map.remove(key);
+        }
+        true
+    }
+
+    /// Forgets a deleted object.
+    pub fn forget(&self, key: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 }

@@ -7,6 +7,7 @@ use crate::error::upper_first;
 use crate::kind::{ClusterPolicy, ExtensionKind, OutputError};
 use crate::metrics::ControllerMetrics;
 use crate::operation::{operation_annotation, operation_type, should_skip};
+use crate::predicate::OwnWrites;
 use futures::FutureExt;
 use gardener_api::constants::{
     OPERATION_ANNOTATION, OPERATION_RECONCILE, OPERATION_WAIT_FOR_STATE, ROLE_LABEL, ROLE_SHOOT,
@@ -20,6 +21,7 @@ use gardener_api::patch::{
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use std::panic::AssertUnwindSafe;
@@ -55,6 +57,8 @@ pub struct Reconciler<K: ExtensionKind> {
     actuator: Arc<dyn Actuator<K>>,
     config: ReconcilerConfig,
     metrics: Option<ControllerMetrics>,
+    /// Where our own writes are remembered so their watch events do not trigger reruns.
+    pub(crate) own_writes: Option<Arc<OwnWrites>>,
 }
 
 fn now() -> Time {
@@ -104,6 +108,7 @@ impl<K: ExtensionKind> Reconciler<K> {
             actuator,
             config,
             metrics,
+            own_writes: None,
         }
     }
 
@@ -120,16 +125,23 @@ impl<K: ExtensionKind> Reconciler<K> {
     async fn run(&self, object: Arc<K>, span: tracing::Span) -> Result<Outcome, Error> {
         let api = self.api(&object);
         let name = object.name_any();
-        let mut object = (*object).clone();
+        // The watch cache can lag behind our own writes of the previous run (a rerun queued while
+        // reconciling would see the operation annotation it just removed), so read the current state.
+        let mut object = match api.get_opt(&name).await {
+            Ok(Some(current)) => current,
+            Ok(None) => return Ok(Outcome::Done),
+            Err(e) => {
+                return Err(Error::msg(format!(
+                    "error retrieving object from store: {e}"
+                )));
+            }
+        };
         // Operation-annotation wrapper.
         match operation_annotation(object.meta()) {
             Some(OPERATION_WAIT_FOR_STATE) => return Ok(Outcome::Done),
             Some(OPERATION_RECONCILE) => {
                 let patch = remove_annotation_patch(OPERATION_ANNOTATION);
-                match api
-                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                {
+                match self.merge(&api, &name, &patch).await {
                     Ok(o) => object = o,
                     Err(e) if not_found(&e) => return Ok(Outcome::Done),
                     Err(e) => {
@@ -188,13 +200,9 @@ impl<K: ExtensionKind> Reconciler<K> {
         let mut finalizers = object.finalizers().to_vec();
         finalizers.push(self.config.finalizer.clone());
         let patch = finalizers_patch(&finalizers, object.resource_version().as_deref());
-        api.patch(
-            &object.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .map_err(|e| Error::msg(format!("failed to add finalizer: {e}")))
+        self.merge(api, &object.name_any(), &patch)
+            .await
+            .map_err(|e| Error::msg(format!("failed to add finalizer: {e}")))
     }
 
     /// Calls the actuator, turning a panic into an error (and counting it).
@@ -225,13 +233,35 @@ impl<K: ExtensionKind> Reconciler<K> {
         object: &K,
         patch: serde_json::Value,
     ) -> Result<K, Error> {
-        Ok(api
+        let patched = api
             .patch_status(
                 &object.name_any(),
                 &PatchParams::default(),
                 &Patch::Merge(&patch),
             )
-            .await?)
+            .await?;
+        self.remember(&patched);
+        Ok(patched)
+    }
+
+    /// A merge patch of the object whose resulting resourceVersion is remembered as our own write.
+    async fn merge(
+        &self,
+        api: &Api<K>,
+        name: &str,
+        patch: &serde_json::Value,
+    ) -> Result<K, kube::Error> {
+        let patched = api
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await?;
+        self.remember(&patched);
+        Ok(patched)
+    }
+
+    fn remember(&self, object: &K) {
+        if let (Some(own), Some(rv)) = (&self.own_writes, object.resource_version()) {
+            own.record(&ObjectRef::from_obj(object).to_string(), rv);
+        }
     }
 
     async fn processing(
@@ -332,7 +362,12 @@ impl<K: ExtensionKind> Reconciler<K> {
         output: K::Output,
     ) -> Result<(), Error> {
         match K::write_output(&self.client, object, output).await {
-            Ok(()) => Ok(()),
+            Ok(written) => {
+                if let Some(written) = written {
+                    self.remember(&written);
+                }
+                Ok(())
+            }
             Err(OutputError {
                 description,
                 record_as,
@@ -403,14 +438,7 @@ impl<K: ExtensionKind> Reconciler<K> {
             .cloned()
             .collect();
         let patch = finalizers_patch(&remaining, object.resource_version().as_deref());
-        match api
-            .patch(
-                &object.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await
-        {
+        match self.merge(api, &object.name_any(), &patch).await {
             Ok(_) => Ok(Outcome::Done),
             Err(e) if not_found(&e) => Ok(Outcome::Done),
             Err(e) => Err(Error::msg(format!(
@@ -454,14 +482,7 @@ impl<K: ExtensionKind> Reconciler<K> {
         let object = self.success(api, &object, op).await?;
         // All finalizers go, including other controllers': the object is inert until gardenlet deletes it.
         let patch = json!({ "metadata": { "finalizers": null } });
-        match api
-            .patch(
-                &object.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await
-        {
+        match self.merge(api, &object.name_any(), &patch).await {
             Ok(_) => {}
             Err(e) if not_found(&e) => return Ok(Outcome::Done),
             Err(e) => return Err(Error::msg(format!("error removing all finalizers: {e}"))),
@@ -475,14 +496,7 @@ impl<K: ExtensionKind> Reconciler<K> {
             return Ok(());
         }
         let patch = remove_annotation_patch(OPERATION_ANNOTATION);
-        match api
-            .patch(
-                &object.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await
-        {
+        match self.merge(api, &object.name_any(), &patch).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(Error::msg(format!(

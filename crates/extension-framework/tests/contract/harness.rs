@@ -384,3 +384,77 @@ pub fn metric(running: &RunningExtension, name: &str, labels: &str) -> f64 {
         .map(|v| v.trim().parse().unwrap())
         .unwrap_or(0.0)
 }
+
+/// Every version of one object seen by a watch started before the test acts, so transient states
+/// (an Error that a retry overwrites within milliseconds) cannot be missed.
+pub struct History<K> {
+    seen: Arc<Mutex<Vec<K>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl<K: Clone> History<K> {
+    /// Waits until some version satisfied `condition` and returns it.
+    pub async fn wait(&self, condition: impl Fn(&K) -> bool) -> K {
+        let mut found = None;
+        until(|| {
+            found = self
+                .seen
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|o| condition(o))
+                .cloned();
+            found.is_some()
+        })
+        .await;
+        found.unwrap()
+    }
+}
+
+impl<K> Drop for History<K> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Seed {
+    /// Starts recording every version of `namespace/name`.
+    pub async fn history<K>(&self, namespace: &str, name: &str) -> History<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        use futures::StreamExt;
+        let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
+        let config =
+            kube::runtime::watcher::Config::default().fields(&format!("metadata.name={name}"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let sink = seen.clone();
+        let task = tokio::spawn(async move {
+            let mut ready = Some(ready_tx);
+            let mut stream = kube::runtime::watcher(api, config).boxed();
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(
+                        kube::runtime::watcher::Event::Apply(o)
+                        | kube::runtime::watcher::Event::InitApply(o),
+                    ) => sink.lock().unwrap().push(o),
+                    Ok(kube::runtime::watcher::Event::InitDone) => {
+                        if let Some(tx) = ready.take() {
+                            let _ = tx.send(());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+        within(ready_rx).await.unwrap();
+        History { seen, task }
+    }
+}

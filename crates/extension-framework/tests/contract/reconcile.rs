@@ -223,9 +223,10 @@ async fn item_13_requeue_after_error_for_container_runtime() {
         >::new(TYPE, probe.clone()));
     let running = seed.start(manager).await;
     let api = seed.api::<ContainerRuntime>();
+    let history = seed.history::<ContainerRuntime>(NS, "cr").await;
     create(&api, &container_runtime("cr")).await;
-    let failed = seed
-        .wait(NS, "cr", |c: &ContainerRuntime| {
+    let failed = history
+        .wait(|c: &ContainerRuntime| {
             c.status
                 .as_ref()
                 .and_then(|s| s.default_status.last_operation.as_ref())
@@ -314,13 +315,53 @@ async fn item_14_15_extension_requeues_after_resync() {
 }
 
 #[tokio::test]
-async fn item_40_stale_finalizer_patch_conflicts_without_calling_the_actuator() {
+async fn item_40_conflicting_finalizer_patch_is_retried_without_calling_the_actuator() {
     let seed = Seed::new().await;
     let probe = Probe::new();
     let api = seed.extensions(NS);
-    let created = create(&api, &extension("stale", &[])).await;
-    // Another writer changes the object: the reconciler's copy is stale.
-    annotate(&api, "stale", Some("unrelated")).await;
+    // The finalizer patch carries the resourceVersion it read; a concurrent writer makes it stale.
+    // The API server's answer to that is a 409, which the fault injection reproduces on cue.
+    seed.server.inject_fault(test_apiserver::FaultRule::new(
+        "patch",
+        "extensions",
+        1,
+        409,
+    ));
+    let running = seed.start(extension_manager(&probe, Duration::ZERO)).await;
+    create(&api, &extension("stale", &[])).await;
+    seed.wait(NS, "stale", |e: &Extension| {
+        last_op(e) == Some((Op::Create, State::Succeeded))
+    })
+    .await;
+    let patches: Vec<u16> = seed
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.verb == "patch" && r.name == "stale")
+        .map(|r| r.code)
+        .collect();
+    assert_eq!(patches[0], 409, "the first finalizer patch conflicted");
+    assert_eq!(
+        probe.methods(),
+        ["reconcile"],
+        "the actuator ran only after the retry"
+    );
+    assert!(
+        metric(
+            &running,
+            "controller_runtime_reconcile_errors_total",
+            "controller=\"extension\""
+        ) >= 1.0
+    );
+    running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn item_40_finalizer_patch_is_guarded_by_the_resource_version() {
+    let seed = Seed::new().await;
+    let probe = Probe::new();
+    let api = seed.extensions(NS);
+    let created = create(&api, &extension("guarded", &[])).await;
     let reconciler = extension_framework::reconciler::Reconciler::<Extension>::new(
         seed.client.clone(),
         Arc::new(probe.clone()),
@@ -331,16 +372,24 @@ async fn item_40_stale_finalizer_patch_conflicts_without_calling_the_actuator() 
         },
         None,
     );
-    let err = reconciler.reconcile(Arc::new(created)).await.unwrap_err();
-    assert!(
-        err.to_string().starts_with("failed to add finalizer"),
-        "{err}"
+    reconciler
+        .reconcile(Arc::new(created.clone()))
+        .await
+        .unwrap();
+    // A merge patch with the original resourceVersion (what a stale reader would send) conflicts.
+    let stale = gardener_api::patch::finalizers_patch(
+        &["x/y".into()],
+        created.metadata.resource_version.as_deref(),
     );
-    assert!(
-        err.to_string().contains("Conflict") || err.to_string().contains("modified"),
-        "{err}"
-    );
-    assert!(probe.calls().is_empty());
+    let err = api
+        .patch(
+            "guarded",
+            &Default::default(),
+            &kube::api::Patch::Merge(&stale),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, kube::Error::Api(s) if s.is_conflict()));
 }
 
 #[tokio::test]
