@@ -18,78 +18,171 @@ fn data(value: &str) -> BTreeMap<String, Vec<u8>> {
 #[tokio::test]
 async fn item_54_55_create_for_shoot_and_update_with_new_secret() {
     let seed = Seed::new().await;
-    let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: kube-system\n";
-    mr::create_for_shoot(&seed.client, NS, "foo", "my-origin", false, data(manifest)).await.unwrap();
+    let manifest =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: kube-system\n";
+    mr::create_for_shoot(&seed.client, NS, "foo", "my-origin", false, data(manifest))
+        .await
+        .unwrap();
     let secret_name = mr::secret_name("foo", &data(manifest));
     let secret: Secret = seed.api::<Secret>().get(&secret_name).await.unwrap();
     assert_eq!(secret.immutable, Some(true));
     assert_eq!(secret.type_.as_deref(), Some("Opaque"));
-    assert_eq!(secret.labels()["resources.gardener.cloud/garbage-collectable-reference"], "true");
+    assert_eq!(
+        secret.labels()["resources.gardener.cloud/garbage-collectable-reference"],
+        "true"
+    );
     let object: ManagedResource = seed.api::<ManagedResource>().get("foo").await.unwrap();
     assert_eq!(object.spec.class, None);
     assert_eq!(object.labels()["origin"], "my-origin");
-    assert_eq!(object.spec.inject_labels, Some(label_map(&[("shoot.gardener.cloud/no-cleanup", "true")])));
+    assert_eq!(
+        object.spec.inject_labels,
+        Some(label_map(&[("shoot.gardener.cloud/no-cleanup", "true")]))
+    );
     assert_eq!(object.spec.keep_objects, Some(false));
-    assert_eq!(object.spec.secret_refs.as_ref().unwrap()[0].name, secret_name);
-    assert_eq!(object.annotations()[&mr::reference_annotation(&secret_name)], secret_name);
-    assert!(mr::reference_annotation(&secret_name).starts_with("reference.resources.gardener.cloud/secret-"));
+    assert_eq!(
+        object.spec.secret_refs.as_ref().unwrap()[0].name,
+        secret_name
+    );
+    assert_eq!(
+        object.annotations()[&mr::reference_annotation(&secret_name)],
+        secret_name
+    );
+    assert!(
+        mr::reference_annotation(&secret_name)
+            .starts_with("reference.resources.gardener.cloud/secret-")
+    );
 
     // Item 55: the same data again changes nothing; new data means a new secret and the old one
     // stays labelled garbage-collectable.
     seed.server.clear_requests();
-    mr::create_for_shoot(&seed.client, NS, "foo", "my-origin", false, data(manifest)).await.unwrap();
-    assert!(seed.server.requests().iter().all(|r| !r.is_write() || r.code == 409), "no effective write for unchanged data");
-    mr::create_for_shoot(&seed.client, NS, "foo", "my-origin", false, data("changed")).await.unwrap();
+    mr::create_for_shoot(&seed.client, NS, "foo", "my-origin", false, data(manifest))
+        .await
+        .unwrap();
+    assert!(
+        seed.server
+            .requests()
+            .iter()
+            .all(|r| !r.is_write() || r.code == 409),
+        "no effective write for unchanged data"
+    );
+    mr::create_for_shoot(&seed.client, NS, "foo", "my-origin", false, data("changed"))
+        .await
+        .unwrap();
     let updated: ManagedResource = seed.api::<ManagedResource>().get("foo").await.unwrap();
     let new_name = mr::secret_name("foo", &data("changed"));
     assert_ne!(new_name, secret_name);
     assert_eq!(updated.spec.secret_refs.as_ref().unwrap()[0].name, new_name);
-    let references: Vec<&String> = updated.annotations().keys().filter(|k| k.starts_with("reference.resources.gardener.cloud/")).collect();
-    assert_eq!(references, [&mr::reference_annotation(&new_name)], "old reference annotations are dropped");
-    assert_eq!(seed.api::<Secret>().get(&secret_name).await.unwrap().labels()["resources.gardener.cloud/garbage-collectable-reference"], "true");
+    let references: Vec<&String> = updated
+        .annotations()
+        .keys()
+        .filter(|k| k.starts_with("reference.resources.gardener.cloud/"))
+        .collect();
+    assert_eq!(
+        references,
+        [&mr::reference_annotation(&new_name)],
+        "old reference annotations are dropped"
+    );
+    assert_eq!(
+        seed.api::<Secret>()
+            .get(&secret_name)
+            .await
+            .unwrap()
+            .labels()["resources.gardener.cloud/garbage-collectable-reference"],
+        "true"
+    );
 }
 
 #[tokio::test]
 async fn item_56_57_create_for_seed_and_delete() {
     let seed = Seed::new().await;
-    mr::create_for_seed(&seed.client, NS, "seedmr", true, data("a")).await.unwrap();
+    mr::create_for_seed(&seed.client, NS, "seedmr", true, data("a"))
+        .await
+        .unwrap();
     let object: ManagedResource = seed.api::<ManagedResource>().get("seedmr").await.unwrap();
     assert_eq!(object.spec.class.as_deref(), Some("seed"));
     assert!(!object.labels().contains_key("origin"));
     assert!(object.spec.inject_labels.is_none());
     // A namespace starting with `shoot-` gets no seed-system-component role label.
     assert!(!object.labels().contains_key("gardener.cloud/role"));
-    mr::create_for_seed(&seed.client, "garden", "garden-mr", false, data("a")).await.unwrap();
+    mr::create_for_seed(&seed.client, "garden", "garden-mr", false, data("a"))
+        .await
+        .unwrap();
     let garden: kube::Api<ManagedResource> = kube::Api::namespaced(seed.client.clone(), "garden");
-    assert_eq!(garden.get("garden-mr").await.unwrap().labels()["gardener.cloud/role"], "seed-system-component");
+    assert_eq!(
+        garden.get("garden-mr").await.unwrap().labels()["gardener.cloud/role"],
+        "seed-system-component"
+    );
 
     mr::delete(&seed.client, NS, "seedmr").await.unwrap();
-    assert!(seed.api::<ManagedResource>().get_opt("seedmr").await.unwrap().is_none());
-    assert!(seed.api::<Secret>().get_opt(&mr::secret_name("seedmr", &data("a"))).await.unwrap().is_none());
+    assert!(
+        seed.api::<ManagedResource>()
+            .get_opt("seedmr")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        seed.api::<Secret>()
+            .get_opt(&mr::secret_name("seedmr", &data("a")))
+            .await
+            .unwrap()
+            .is_none()
+    );
     mr::delete(&seed.client, NS, "seedmr").await.unwrap();
-    mr::set_keep_objects(&seed.client, NS, "missing", true).await.unwrap();
+    mr::set_keep_objects(&seed.client, NS, "missing", true)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn item_58_wait_until_deleted_reports_configuration_problems() {
     let seed = Seed::new().await;
-    mr::create_for_shoot(&seed.client, NS, "stuck", "o", false, data("a")).await.unwrap();
-    mr::set_keep_objects(&seed.client, NS, "stuck", true).await.unwrap();
-    assert_eq!(seed.api::<ManagedResource>().get("stuck").await.unwrap().spec.keep_objects, Some(true));
+    mr::create_for_shoot(&seed.client, NS, "stuck", "o", false, data("a"))
+        .await
+        .unwrap();
+    mr::set_keep_objects(&seed.client, NS, "stuck", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        seed.api::<ManagedResource>()
+            .get("stuck")
+            .await
+            .unwrap()
+            .spec
+            .keep_objects,
+        Some(true)
+    );
     let status = json!({"status": {"observedGeneration": 1, "conditions": [{
         "type": "ResourcesApplied", "status": "False", "reason": "DeletionFailed",
         "message": "error during apply of object \"apps/v1/Deployment/kube-system/x\": Deployment.apps \"x\" is invalid: spec.replicas: bad",
         "lastTransitionTime": "2026-11-23T10:00:00Z", "lastUpdateTime": "2026-11-23T10:00:00Z"}]}});
-    seed.api::<ManagedResource>().patch_status("stuck", &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
-    let err = mr::wait_until_deleted(&seed.client, NS, "stuck", Duration::from_millis(100)).await.unwrap_err();
+    seed.api::<ManagedResource>()
+        .patch_status("stuck", &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap();
+    let err = mr::wait_until_deleted(&seed.client, NS, "stuck", Duration::from_millis(100))
+        .await
+        .unwrap_err();
     assert_eq!(err.codes(), vec![ErrorCode::ConfigurationProblem]);
     assert!(err.to_string().contains("is invalid"), "{err}");
     // A missing ManagedResource counts as deleted; healthy ones satisfy wait_until_healthy.
-    mr::wait_until_deleted(&seed.client, NS, "never-existed", Duration::from_millis(100)).await.unwrap();
+    mr::wait_until_deleted(
+        &seed.client,
+        NS,
+        "never-existed",
+        Duration::from_millis(100),
+    )
+    .await
+    .unwrap();
     // keepObjects bumped the generation to 2.
     let healthy = json!({"status": {"observedGeneration": 2, "conditions": [
         {"type": "ResourcesApplied", "status": "True", "reason": "ApplySucceeded", "message": "", "lastTransitionTime": "2026-11-23T10:00:00Z", "lastUpdateTime": "2026-11-23T10:00:00Z"},
         {"type": "ResourcesHealthy", "status": "True", "reason": "ResourcesHealthy", "message": "", "lastTransitionTime": "2026-11-23T10:00:00Z", "lastUpdateTime": "2026-11-23T10:00:00Z"}]}});
-    seed.api::<ManagedResource>().patch_status("stuck", &PatchParams::default(), &Patch::Merge(&healthy)).await.unwrap();
-    mr::wait_until_healthy(&seed.client, NS, "stuck", Duration::from_millis(100)).await.unwrap();
+    seed.api::<ManagedResource>()
+        .patch_status("stuck", &PatchParams::default(), &Patch::Merge(&healthy))
+        .await
+        .unwrap();
+    mr::wait_until_healthy(&seed.client, NS, "stuck", Duration::from_millis(100))
+        .await
+        .unwrap();
 }
