@@ -99,7 +99,7 @@ impl EventFilter {
     pub fn matches_class_and_type<K: ExtensionKind>(&self, object: &K) -> bool {
         let spec = object.default_spec();
         self.classes.contains(&spec.class_or_default())
-            && (self.types.is_empty() || self.types.iter().any(|t| *t == spec.type_))
+            && (self.types.is_empty() || self.types.contains(&spec.type_))
     }
 
     /// Records the object and returns whether the event passes the mode's rule (without the

@@ -187,10 +187,7 @@ impl<K: ExtensionKind> Reconciler<K> {
     }
 
     fn has_finalizer(&self, object: &K) -> bool {
-        object
-            .finalizers()
-            .iter()
-            .any(|f| *f == self.config.finalizer)
+        object.finalizers().contains(&self.config.finalizer)
     }
 
     async fn ensure_finalizer(&self, api: &Api<K>, object: K) -> Result<K, Error> {
