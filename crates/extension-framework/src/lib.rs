@@ -22,3 +22,4 @@ pub mod client;
 pub mod runtime;
 pub mod server;
 pub use runtime::{Manager, Registration, RunError, RunningExtension};
+pub mod healthcheck;

@@ -8,6 +8,8 @@ mod harness;
 mod deletion;
 #[path = "contract/filters.rs"]
 mod filters;
+#[path = "contract/healthcheck.rs"]
+mod healthcheck;
 #[path = "contract/managed_resources.rs"]
 mod managed_resources;
 #[path = "contract/migration.rs"]
