@@ -1,25 +1,113 @@
-//! x
+//! Gardener's extension contract on kube-rs.
+//!
+//! gardenlet writes `extensions.gardener.cloud/v1alpha1` objects into a seed and waits for the
+//! responsible extension to report back in `.status`. This crate gives an extension everything
+//! gardenlet expects, so that an extension author only implements an [`Actuator`]:
+//!
+//! * **Operation annotations** ([`reconciler`]): `reconcile` is removed before the actuator runs,
+//!   `migrate`/`restore` after they succeed, `wait-for-state` does nothing; the operation type
+//!   follows `ComputeOperationType`, migrated objects stay inert.
+//! * **Status** ([`reconciler`], [`gardener_api::patch`]): `lastOperation` Processing (1) → Succeeded
+//!   (100) or Error (50), `lastError` with error codes collected from the [`Error`] chain and
+//!   cleared with an explicit `null`, `observedGeneration`.
+//! * **Finalizers**: added with an optimistic lock before work, own finalizer removed after delete,
+//!   all finalizers removed after migrate.
+//! * **Admission** ([`predicate`]): the operation-annotation predicate (or generation changes with
+//!   `--ignore-operation-annotation`), class and type filters, failed-shoot skip, restart semantics.
+//!   Events caused by the controller's own writes do not trigger reruns.
+//! * **Queue** ([`controller`]): per-object exclusivity, controller-runtime's exponential backoff,
+//!   requeue-after errors, a 3-minute deadline per reconcile, panics contained as Error status.
+//! * **OperatingSystemConfig output** ([`osc`]): the `osc-result-<name>` Secret and status fields.
+//! * **ManagedResources** ([`managed_resources`]), **health checks** ([`healthcheck`]), the
+//!   **heartbeat** Lease ([`heartbeat`]), **leader election** ([`leader`]).
+//! * **Process** ([`runtime`], [`options`], [`logging`], [`server`], [`metrics`]): Gardener's flags,
+//!   JSON logs in Gardener's shape, `/metrics` with controller-runtime's metric names, `/healthz`
+//!   and `/readyz`, graceful shutdown on SIGTERM.
+//!
+//! Per-kind differences (finalizer, Cluster requirement, resync, OSC output) are data on
+//! [`ExtensionKind`], implemented for `Extension`, `ContainerRuntime` and `OperatingSystemConfig`.
+//!
+//! # A minimal extension
+//!
+//! The example runs for real against the workspace's in-process API server:
+//!
+//! ```
+//! use extension_framework::{Actuator, Context, Error, Manager};
+//! use extension_framework::options::{BindAddress, Options};
+//! use gardener_api::extensions::{DefaultSpec, Extension, ExtensionSpec, LastOperationState};
+//! use kube::api::{Api, PostParams};
+//!
+//! struct Hello;
+//!
+//! #[async_trait::async_trait]
+//! impl Actuator<Extension> for Hello {
+//!     async fn reconcile(&self, _ctx: &Context, ext: &Extension) -> Result<(), Error> {
+//!         tracing::info!(name = ?ext.metadata.name, "Hello");
+//!         Ok(())
+//!     }
+//!     async fn delete(&self, _ctx: &Context, _ext: &Extension) -> Result<(), Error> {
+//!         Ok(())
+//!     }
+//!     async fn migrate(&self, ctx: &Context, ext: &Extension) -> Result<(), Error> {
+//!         self.delete(ctx, ext).await
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> anyhow::Result<()> {
+//! // A seed: the test API server with the Gardener CRDs (in production: a real seed).
+//! let seed = test_apiserver::TestApiServer::builder().start().await?;
+//! for crd in gardener_api::crds::all() {
+//!     seed.apply_yaml(&serde_json::to_string(&crd.crd)?, "crd")?;
+//! }
+//! let client = seed.client().await?;
+//!
+//! let mut options = Options::defaults(); // what `--help` documents
+//! options.leader_election = false;
+//! options.metrics_bind_address = BindAddress::Disabled;
+//! options.health_bind_address = BindAddress::Disabled;
+//! options.heartbeat_namespace = Some("default".into());
+//! let running = Manager::new("gardener-extension-hello")
+//!     .extension("hello", Hello)
+//!     .start(options, client.clone())
+//!     .await?;
+//!
+//! // gardenlet's side: create the Extension and wait until it succeeded.
+//! let api: Api<Extension> = Api::namespaced(client, "default");
+//! let ext = Extension::new("hello", ExtensionSpec { default_spec: DefaultSpec::of_type("hello") });
+//! api.create(&PostParams::default(), &ext).await?;
+//! let succeeded = |e: Option<&Extension>| {
+//!     e.and_then(|e| e.status.as_ref()?.default_status.last_operation.as_ref())
+//!         .is_some_and(|op| op.state == LastOperationState::Succeeded)
+//! };
+//! kube::runtime::wait::await_condition(api, "hello", succeeded).await?;
+//! running.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A real binary replaces the setup with
+//! `Manager::new("gardener-extension-hello").extension("hello", Hello).run_from_args().await`.
+
 pub mod actuator;
+pub mod client;
 pub mod controller;
 pub mod error;
+pub mod healthcheck;
+pub mod heartbeat;
 pub mod kind;
+pub mod leader;
+pub mod logging;
+pub mod managed_resources;
 pub mod metrics;
 pub mod operation;
+pub mod options;
 pub mod osc;
 pub mod predicate;
 pub mod reconciler;
+pub mod runtime;
+pub mod server;
 
 pub use actuator::{Actuator, ClusterContext, Context};
 pub use error::Error;
 pub use kind::ExtensionKind;
-pub mod heartbeat;
-pub mod leader;
-pub mod logging;
-pub mod managed_resources;
-pub mod options;
-
-pub mod client;
-pub mod runtime;
-pub mod server;
 pub use runtime::{Manager, Registration, RunError, RunningExtension};
-pub mod healthcheck;

@@ -3,6 +3,8 @@
 
 #[path = "contract/harness.rs"]
 mod harness;
+#[path = "contract/wire.rs"]
+mod wire;
 
 #[path = "contract/deletion.rs"]
 mod deletion;
