@@ -91,11 +91,20 @@ async fn item_05_06_operation_type_follows_last_operation() {
     .await;
     assert_eq!(probe.methods(), ["reconcile", "reconcile"]);
     // Item 5: after (Create, Succeeded) a reconcile annotation means Reconcile.
+    seed.server.clear_requests();
     annotate(&api, "ops", Some("reconcile")).await;
     seed.wait(NS, "ops", |e: &Extension| {
         last_op(e) == Some((Op::Reconcile, State::Succeeded))
     })
     .await;
+    // conventions §B.4: a steady-state reconcile writes at most 3 times (plus the test's annotation).
+    let writes = seed
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.is_write() && r.resource == "extensions")
+        .count();
+    assert_eq!(writes, 1 + 3, "annotation removal, Processing, Succeeded");
     running.shutdown().await.unwrap();
 }
 
