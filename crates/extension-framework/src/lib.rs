@@ -110,4 +110,4 @@ pub mod server;
 pub use actuator::{Actuator, ClusterContext, Context};
 pub use error::Error;
 pub use kind::ExtensionKind;
-pub use runtime::{Manager, Registration, RunError, RunningExtension};
+pub use runtime::{Manager, Registration, RunError, RunningExtension, run_main};

@@ -69,8 +69,12 @@ pub struct RunEnv {
 /// A controller the manager can run.
 #[async_trait]
 pub trait Runnable: Send + Sync + 'static {
-    /// Name for flags and metrics.
+    /// Name for `--controllers` and the metric label.
     fn name(&self) -> &str;
+    /// Prefix of its `--<prefix>-max-concurrent-reconciles` flag (default: the name).
+    fn flag_prefix(&self) -> &str {
+        self.name()
+    }
     /// Runs until `stop` turns true.
     async fn run(self: Box<Self>, env: RunEnv, stop: watch::Receiver<bool>);
 }
@@ -78,6 +82,7 @@ pub trait Runnable: Send + Sync + 'static {
 /// One generic extension controller: the kind, its actuator and the per-controller settings.
 pub struct Registration<K: ExtensionKind> {
     name: String,
+    flag_prefix: Option<String>,
     actuator: Arc<dyn Actuator<K>>,
     types: Vec<String>,
     finalizer_suffix: String,
@@ -91,6 +96,7 @@ impl<K: ExtensionKind> Registration<K> {
     pub fn new(type_: &str, actuator: impl Actuator<K>) -> Self {
         Self {
             name: K::CONTROLLER_NAME.into(),
+            flag_prefix: None,
             actuator: Arc::new(actuator),
             types: vec![type_.into()],
             finalizer_suffix: type_.into(),
@@ -102,6 +108,13 @@ impl<K: ExtensionKind> Registration<K> {
     /// Overrides the controller name (metric label and flag prefix).
     pub fn name(mut self, name: &str) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// Prefix of the per-controller concurrency flag, when it differs from the name (upstream
+    /// extensions use e.g. `--lifecycle-max-concurrent-reconciles`).
+    pub fn flag_prefix(mut self, prefix: &str) -> Self {
+        self.flag_prefix = Some(prefix.into());
         self
     }
 
@@ -134,6 +147,10 @@ impl<K: ExtensionKind> Registration<K> {
 impl<K: ExtensionKind> Runnable for Registration<K> {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn flag_prefix(&self) -> &str {
+        self.flag_prefix.as_deref().unwrap_or(&self.name)
     }
 
     async fn run(self: Box<Self>, env: RunEnv, stop: watch::Receiver<bool>) {
@@ -260,8 +277,12 @@ impl Manager {
 
     /// Adds the per-controller `--<name>-max-concurrent-reconciles` flags to a command.
     pub fn augment_command(&self, mut command: clap::Command) -> clap::Command {
-        for name in self.controllers.iter().map(|c| c.name().to_string()) {
-            let flag = Self::flag(&name);
+        for (name, prefix) in self
+            .controllers
+            .iter()
+            .map(|c| (c.name().to_string(), c.flag_prefix().to_string()))
+        {
+            let flag = Self::flag(&prefix);
             command = command.arg(
                 clap::Arg::new(flag.clone())
                     .long(flag)
@@ -274,14 +295,21 @@ impl Manager {
 
     /// Parses the process arguments into `C` (which flattens [`Options`]) and the per-controller flags.
     pub fn parse<C: clap::Parser>(mut self) -> (Self, C) {
-        let command = self.augment_command(C::command());
+        let command = self
+            .augment_command(C::command())
+            .name(self.name.clone())
+            .version(env!("CARGO_PKG_VERSION"));
         let matches = command.get_matches();
         let cli = match C::from_arg_matches(&matches) {
             Ok(cli) => cli,
             Err(e) => e.exit(),
         };
-        for name in self.controllers.iter().map(|c| c.name().to_string()) {
-            if let Some(n) = matches.get_one::<u16>(&Self::flag(&name)) {
+        for (name, prefix) in self
+            .controllers
+            .iter()
+            .map(|c| (c.name().to_string(), c.flag_prefix().to_string()))
+        {
+            if let Some(n) = matches.get_one::<u16>(&Self::flag(&prefix)) {
                 self.concurrency.insert(name, *n);
             }
         }
@@ -291,7 +319,7 @@ impl Manager {
     /// Parses the flags, initialises logging and runs until SIGTERM/SIGINT.
     pub async fn run_from_args(self) -> Result<(), RunError> {
         #[derive(clap::Parser)]
-        #[command(version, about = "A Gardener extension controller")]
+        #[command(about = "A Gardener extension controller")]
         struct Cli {
             #[command(flatten)]
             options: Options,
@@ -589,5 +617,27 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+/// The whole `main` of an extension binary: parse flags, run until SIGTERM/SIGINT, and turn the
+/// result into an exit code (errors are logged, not printed with a backtrace).
+pub fn run_main(manager: Manager) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(manager.run_from_args()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "Extension stopped with an error");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
