@@ -599,6 +599,30 @@ impl Store {
             ("", "secrets") if body.get("type").is_none() => body["type"] = json!("Opaque"),
             _ => {}
         }
+        Self::merge_string_data(rt, body);
+    }
+
+    /// Secrets: `stringData` is write-only and merged into `data` (base64) on every write.
+    fn merge_string_data(rt: &ResourceType, body: &mut Value) {
+        if rt.custom || rt.plural != "secrets" || !rt.group.is_empty() {
+            return;
+        }
+        let Some(Value::Object(strings)) =
+            body.as_object_mut().and_then(|o| o.remove("stringData"))
+        else {
+            return;
+        };
+        if !body.get("data").is_some_and(Value::is_object) {
+            body["data"] = json!({});
+        }
+        let data = body["data"].as_object_mut().expect("data is an object");
+        for (key, value) in strings {
+            let text = value.as_str().unwrap_or_default().to_string();
+            data.insert(
+                key,
+                json!(base64::engine::general_purpose::STANDARD.encode(text)),
+            );
+        }
     }
 
     fn validate(&self, rt: &ResourceType, name: &str, body: &mut Value) -> ApiResult<()> {
@@ -892,6 +916,7 @@ impl Store {
             "resourceVersion".into(),
             old["metadata"]["resourceVersion"].clone(),
         );
+        Self::merge_string_data(rt, &mut new);
         self.validate(rt, name, &mut new)?;
         let deleting = old.pointer("/metadata/deletionTimestamp").is_some();
         if deleting {

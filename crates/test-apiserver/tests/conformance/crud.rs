@@ -339,3 +339,20 @@ async fn delete_preconditions_are_checked() {
     api.delete("p", &current).await.unwrap();
     ctx.cleanup().await;
 }
+
+#[tokio::test]
+async fn secret_string_data_is_merged_into_data() {
+    let ctx = Ctx::new().await;
+    let api = ctx.api::<k8s_openapi::api::core::v1::Secret>();
+    let mut secret = k8s_openapi::api::core::v1::Secret::default();
+    secret.metadata.name = Some("s".into());
+    secret.data = Some([("a".to_string(), k8s_openapi::ByteString(b"1".to_vec()))].into());
+    secret.string_data = Some([("b".to_string(), "two".to_string())].into());
+    let created = api.create(&PostParams::default(), &secret).await.unwrap();
+    assert!(created.string_data.is_none(), "stringData is write-only");
+    let data = created.data.unwrap();
+    assert_eq!(data["a"].0, b"1");
+    assert_eq!(data["b"].0, b"two");
+    assert_eq!(created.type_.as_deref(), Some("Opaque"));
+    ctx.cleanup().await;
+}
