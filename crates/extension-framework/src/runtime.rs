@@ -75,6 +75,10 @@ pub trait Runnable: Send + Sync + 'static {
     fn flag_prefix(&self) -> &str {
         self.name()
     }
+    /// The extension kind and types it reconciles, if it is an extension controller.
+    fn serves(&self) -> Option<(&'static str, Vec<String>)> {
+        None
+    }
     /// Runs until `stop` turns true.
     async fn run(self: Box<Self>, env: RunEnv, stop: watch::Receiver<bool>);
 }
@@ -151,6 +155,10 @@ impl<K: ExtensionKind> Runnable for Registration<K> {
 
     fn flag_prefix(&self) -> &str {
         self.flag_prefix.as_deref().unwrap_or(&self.name)
+    }
+
+    fn serves(&self) -> Option<(&'static str, Vec<String>)> {
+        Some((K::KIND, self.types.clone()))
     }
 
     async fn run(self: Box<Self>, env: RunEnv, stop: watch::Receiver<bool>) {
@@ -258,6 +266,11 @@ impl Manager {
     pub fn max_concurrent_reconciles(mut self, controller: &str, n: u16) -> Self {
         self.concurrency.insert(controller.into(), n);
         self
+    }
+
+    /// The kinds and types the extension controllers reconcile (e.g. `("Extension", ["mwe"])`).
+    pub fn served(&self) -> Vec<(&'static str, Vec<String>)> {
+        self.controllers.iter().filter_map(|c| c.serves()).collect()
     }
 
     /// Names of all controllers, including the heartbeat.

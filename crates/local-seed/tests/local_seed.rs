@@ -1,0 +1,64 @@
+//! The local seed converges on the checked-in example environment.
+
+use local_seed::{Config, converged, start, table, watch_until_converged};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_environment_converges_and_lists_unhandled_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        example: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../example"),
+        kubeconfig_out: dir.path().join("kubeconfig"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        exit_when_converged: true,
+        timeout_seconds: 60,
+        log_level: extension_framework::options::LogLevel::Error,
+        log_format: extension_framework::options::LogFormat::Text,
+        skip_extension: vec![],
+    };
+    let mut out = Vec::new();
+    let seed = start(&config, local_seed::extensions(), &mut out)
+        .await
+        .unwrap();
+    assert!(config.kubeconfig_out.exists());
+    let rows = watch_until_converged(&seed, &mut out, Duration::from_secs(60))
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+    assert!(converged(&rows));
+    let mwe = rows
+        .iter()
+        .find(|r| r.name == "shoot--foo--bar/mwe")
+        .unwrap();
+    assert!(mwe.handled && mwe.ready);
+    assert_eq!(mwe.state.as_deref(), Some("Create Succeeded"));
+    // Objects of extensions that are not part of the run are listed as such, never faked.
+    let unhandled: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r.handled)
+        .map(|r| r.type_.as_str())
+        .collect();
+    for type_ in ["shoot-flux", "gvisor", "coreos", "flatcar"] {
+        assert!(
+            unhandled.contains(&type_),
+            "{type_} should be unhandled: {unhandled:?}"
+        );
+    }
+    assert!(
+        rows.iter()
+            .filter(|r| !r.handled)
+            .all(|r| r.state.is_none())
+    );
+    let summary = table(&rows);
+    assert!(summary.starts_with("KIND"));
+    assert!(summary.contains("not handled"));
+    let progress = String::from_utf8(out).unwrap();
+    assert!(
+        progress.contains("Create Succeeded Successfully reconciled Extension"),
+        "{progress}"
+    );
+    for (_, running) in seed.extensions {
+        running.shutdown().await.unwrap();
+    }
+}
