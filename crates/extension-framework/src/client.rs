@@ -129,3 +129,23 @@ where
         })
     }
 }
+
+/// Environment variable gardenlet sets when the ControllerDeployment asks for garden access
+/// (`injectGardenKubeconfig`): the path of a kubeconfig for the garden cluster.
+pub const GARDEN_KUBECONFIG_ENV: &str = "GARDEN_KUBECONFIG";
+
+/// A second client for the garden cluster (e.g. shoot-flux reads project resources there), from
+/// `--garden-kubeconfig`-style `path` or `$GARDEN_KUBECONFIG`. `Ok(None)` when neither is set.
+pub async fn garden_client(
+    path: Option<&Path>,
+    metrics: &Metrics,
+) -> Result<Option<Client>, ClientError> {
+    let from_env = std::env::var_os(GARDEN_KUBECONFIG_ENV)
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from);
+    let Some(path) = path.map(Path::to_path_buf).or(from_env) else {
+        return Ok(None);
+    };
+    let config = from_file(&path).await?;
+    build(config, metrics).map(Some)
+}
