@@ -348,3 +348,33 @@ async fn losing_the_lease_stops_the_extension() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn garden_client_talks_to_a_second_cluster() {
+    let garden = test_apiserver::TestApiServer::builder()
+        .start()
+        .await
+        .unwrap();
+    garden
+        .apply_yaml(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: garden-foo\n",
+            "ns",
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garden-kubeconfig");
+    garden.write_kubeconfig(&path).unwrap();
+    let metrics = extension_framework::metrics::Metrics::new();
+    let client = extension_framework::client::garden_client(Some(&path), &metrics)
+        .await
+        .unwrap()
+        .expect("configured");
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
+    assert!(namespaces.get_opt("garden-foo").await.unwrap().is_some());
+    assert!(
+        metrics
+            .render()
+            .contains("rest_client_requests_total{code=\"200\""),
+        "requests are counted"
+    );
+}
