@@ -7,15 +7,6 @@ use kube::api::DeleteParams;
 use serde_json::json;
 use std::time::Duration;
 
-fn last_op(e: &Extension) -> Option<(Op, State)> {
-    e.status
-        .as_ref()?
-        .default_status
-        .last_operation
-        .as_ref()
-        .map(|l| (l.type_, l.state))
-}
-
 async fn reconciled(seed: &Seed, name: &str, finalizers: &[&str]) -> Extension {
     let mut ext = extension(name, &[]);
     ext.metadata.finalizers = Some(finalizers.iter().map(|f| f.to_string()).collect());

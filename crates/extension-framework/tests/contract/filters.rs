@@ -10,15 +10,6 @@ use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use std::time::Duration;
 
-fn last_op(e: &Extension) -> Option<(Op, State)> {
-    e.status
-        .as_ref()?
-        .default_status
-        .last_operation
-        .as_ref()
-        .map(|l| (l.type_, l.state))
-}
-
 #[tokio::test]
 async fn item_28_failed_shoot_is_skipped_by_reconciler_and_predicate() {
     let seed = Seed::new().await;
@@ -56,16 +47,7 @@ async fn item_28_failed_shoot_is_skipped_by_reconciler_and_predicate() {
     assert!(untouched.status.is_none() && untouched.metadata.finalizers.is_none());
 
     // The reconciler itself also skips (e.g. when the shoot failed after the event was admitted).
-    let reconciler = extension_framework::reconciler::Reconciler::<Extension>::new(
-        seed.client.clone(),
-        std::sync::Arc::new(probe.clone()),
-        extension_framework::reconciler::ReconcilerConfig {
-            name: "x".into(),
-            finalizer: "extensions.gardener.cloud/t".into(),
-            resync: Duration::ZERO,
-        },
-        None,
-    );
+    let reconciler = direct_reconciler(&seed, &probe);
     let outcome = reconciler
         .reconcile(std::sync::Arc::new(untouched))
         .await
@@ -96,16 +78,7 @@ async fn item_29_31_extension_cluster_lookup_depends_on_the_namespace() {
         &extension("orphan", &[]),
     )
     .await;
-    let reconciler = extension_framework::reconciler::Reconciler::<Extension>::new(
-        seed.client.clone(),
-        std::sync::Arc::new(probe.clone()),
-        extension_framework::reconciler::ReconcilerConfig {
-            name: "x".into(),
-            finalizer: "extensions.gardener.cloud/t".into(),
-            resync: Duration::ZERO,
-        },
-        None,
-    );
+    let reconciler = direct_reconciler(&seed, &probe);
     let err = reconciler
         .reconcile(std::sync::Arc::new(orphan))
         .await

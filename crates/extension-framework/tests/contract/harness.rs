@@ -458,3 +458,36 @@ impl Seed {
         History { seen, task }
     }
 }
+
+/// `lastOperation` type and state of an Extension.
+pub fn last_op(
+    e: &Extension,
+) -> Option<(
+    gardener_api::extensions::LastOperationType,
+    gardener_api::extensions::LastOperationState,
+)> {
+    e.status
+        .as_ref()?
+        .default_status
+        .last_operation
+        .as_ref()
+        .map(|l| (l.type_, l.state))
+}
+
+/// The Extension reconciler of type `t` without the controller around it (for tests that must
+/// bypass admission).
+pub fn direct_reconciler(
+    seed: &Seed,
+    probe: &Probe,
+) -> extension_framework::reconciler::Reconciler<Extension> {
+    extension_framework::reconciler::Reconciler::new(
+        seed.client.clone(),
+        Arc::new(probe.clone()),
+        extension_framework::reconciler::ReconcilerConfig {
+            name: "extension".into(),
+            finalizer: "extensions.gardener.cloud/t".into(),
+            resync: Duration::ZERO,
+        },
+        None,
+    )
+}

@@ -9,15 +9,6 @@ use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
 use std::time::Duration;
 
-fn last_op(e: &Extension) -> Option<(Op, State)> {
-    e.status
-        .as_ref()?
-        .default_status
-        .last_operation
-        .as_ref()
-        .map(|l| (l.type_, l.state))
-}
-
 async fn set_status(seed: &Seed, name: &str, status: serde_json::Value) {
     seed.extensions(NS)
         .patch_status(

@@ -9,15 +9,6 @@ use kube::ResourceExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn last_op(e: &Extension) -> Option<(Op, State)> {
-    e.status
-        .as_ref()?
-        .default_status
-        .last_operation
-        .as_ref()
-        .map(|l| (l.type_, l.state))
-}
-
 #[tokio::test]
 async fn item_01_03_04_reconcile_annotation_removed_before_actuator_and_create_succeeds() {
     let seed = Seed::new().await;
@@ -371,16 +362,7 @@ async fn item_40_finalizer_patch_is_guarded_by_the_resource_version() {
     let probe = Probe::new();
     let api = seed.extensions(NS);
     let created = create(&api, &extension("guarded", &[])).await;
-    let reconciler = extension_framework::reconciler::Reconciler::<Extension>::new(
-        seed.client.clone(),
-        Arc::new(probe.clone()),
-        extension_framework::reconciler::ReconcilerConfig {
-            name: "extension".into(),
-            finalizer: "extensions.gardener.cloud/t".into(),
-            resync: Duration::ZERO,
-        },
-        None,
-    );
+    let reconciler = direct_reconciler(&seed, &probe);
     reconciler
         .reconcile(Arc::new(created.clone()))
         .await
