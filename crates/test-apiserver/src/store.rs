@@ -239,6 +239,16 @@ fn name_error(name: &str, label: bool) -> Option<String> {
     }
 }
 
+/// A body that names an object must name the one in the URL.
+fn check_url_name(body: &Value, name: &str) -> ApiResult<()> {
+    match str_at(body, "/metadata/name") {
+        Some(n) if !n.is_empty() && n != name => Err(ApiError::bad_request(
+            "the name of the object does not match the name on the URL",
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn random_suffix() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -706,12 +716,7 @@ impl Store {
             ));
         }
         self.check_type_meta(rt, &body)?;
-        let body_name = str_at(&body, "/metadata/name").unwrap_or_default();
-        if !body_name.is_empty() && body_name != name {
-            return Err(ApiError::bad_request(
-                "the name of the object does not match the name on the URL",
-            ));
-        }
+        check_url_name(&body, name)?;
         let body_ns = str_at(&body, "/metadata/namespace").unwrap_or_default();
         if rt.namespaced && !body_ns.is_empty() && body_ns != ns {
             return Err(ApiError::bad_request(
@@ -777,12 +782,7 @@ impl Store {
             ));
         }
         self.check_type_meta(rt, &config)?;
-        let config_name = str_at(&config, "/metadata/name").unwrap_or_default();
-        if !config_name.is_empty() && config_name != name {
-            return Err(ApiError::bad_request(
-                "the name of the object does not match the name on the URL",
-            ));
-        }
+        check_url_name(&config, name)?;
         meta_mut(&mut config).insert("name".into(), json!(name));
         if rt.namespaced {
             meta_mut(&mut config).insert("namespace".into(), json!(ns));
