@@ -189,8 +189,10 @@ async fn item_51_52_reconcile_delete_migrate_restore_through_the_binary() {
     binary
         .expect("Hello World, I just entered the Reconcile method")
         .await;
+    // Like gardenlet, wait until the restore is complete (annotation removed) before migrating.
     wait(&api, "mwe", |e| {
         last(e) == Some((LastOperationType::Restore, LastOperationState::Succeeded))
+            && !e.annotations().contains_key("gardener.cloud/operation")
     })
     .await;
     api.patch(
