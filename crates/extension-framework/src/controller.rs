@@ -171,7 +171,7 @@ fn error_policy<K: ExtensionKind>(
     Action::requeue(delay)
 }
 
-/// Runs the controller until `shutdown` resolves. `synced` turns true once the first list is done.
+/// Runs the controller until `stop` turns true. `synced` turns true once the first list is done.
 pub async fn run<K: ExtensionKind>(
     client: Client,
     reconciler: Reconciler<K>,

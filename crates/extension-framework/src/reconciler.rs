@@ -116,9 +116,14 @@ impl<K: ExtensionKind> Reconciler<K> {
         Api::namespaced(self.client.clone(), &object.namespace().unwrap_or_default())
     }
 
-    /// One reconcile of `object` (as read from the cache).
+    /// One reconcile of the object `object` names (its current state is read from the API server).
     pub async fn reconcile(&self, object: Arc<K>) -> Result<Outcome, Error> {
-        let span = tracing::info_span!("reconcile", name = %object.name_any(), namespace = %object.namespace().unwrap_or_default());
+        let span = tracing::info_span!(
+            "reconcile",
+            controller = %self.config.name,
+            name = %object.name_any(),
+            namespace = %object.namespace().unwrap_or_default()
+        );
         self.run(object, span.clone()).instrument(span).await
     }
 
