@@ -356,3 +356,80 @@ async fn secret_string_data_is_merged_into_data() {
     assert_eq!(created.type_.as_deref(), Some("Opaque"));
     ctx.cleanup().await;
 }
+
+#[tokio::test]
+async fn delete_collection_removes_the_selected_objects() {
+    let ctx = Ctx::new().await;
+    let api = ctx.widgets();
+    for (name, team) in [("a", "x"), ("b", "x"), ("c", "y")] {
+        let mut w = widget(name, 1);
+        w.metadata.labels = Some([("team".to_string(), team.to_string())].into());
+        api.create(&PostParams::default(), &w).await.unwrap();
+    }
+    let deleted = api
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels("team=x"),
+        )
+        .await
+        .unwrap();
+    if let Some(list) = deleted.left() {
+        let mut names: Vec<String> = list
+            .items
+            .into_iter()
+            .filter_map(|w| w.metadata.name)
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a", "b"]);
+    }
+    let left: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|w| w.metadata.name)
+        .collect();
+    assert_eq!(left, ["c"]);
+    ctx.cleanup().await;
+}
+
+#[tokio::test]
+async fn events_of_both_apis_can_be_recorded() {
+    let ctx = Ctx::new().await;
+    let recorder = kube::runtime::events::Recorder::new(
+        ctx.client.clone(),
+        kube::runtime::events::Reporter {
+            controller: "conformance".into(),
+            instance: None,
+        },
+    );
+    let w = ctx
+        .widgets()
+        .create(&PostParams::default(), &widget("ev", 1))
+        .await
+        .unwrap();
+    let reference = kube::Resource::object_ref(&w, &());
+    recorder
+        .publish(
+            &kube::runtime::events::Event {
+                type_: kube::runtime::events::EventType::Normal,
+                reason: "Tested".into(),
+                note: Some("events.k8s.io/v1 works".into()),
+                action: "Test".into(),
+                secondary: None,
+            },
+            &reference,
+        )
+        .await
+        .unwrap();
+    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
+        kube::Api::namespaced(ctx.client.clone(), &ctx.ns);
+    let list = events.list(&ListParams::default()).await.unwrap();
+    assert!(
+        list.items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("Tested"))
+    );
+    ctx.cleanup().await;
+}
