@@ -106,7 +106,7 @@ async fn reconcile<K: ExtensionKind>(
         m.queue_duration.observe(enqueued.elapsed().as_secs_f64());
         m.depth.dec();
     }
-    m.active_workers.inc();
+    m.begin_work(&key);
     shared.filter.begin(&key);
     let started = Instant::now();
     let run = AssertUnwindSafe(tokio::time::timeout(
@@ -116,7 +116,7 @@ async fn reconcile<K: ExtensionKind>(
     .catch_unwind()
     .await;
     let elapsed = started.elapsed().as_secs_f64();
-    m.active_workers.dec();
+    m.end_work(&key);
     m.time.observe(elapsed);
     m.work_duration.observe(elapsed);
     let changed_meanwhile = shared.filter.end(&key);
@@ -273,6 +273,19 @@ pub async fn run<K: ExtensionKind>(
             },
         );
     }
+    // The in-progress gauges grow while reconciles run; refresh them between changes.
+    let ticker = {
+        let (metrics, mut stop) = (metrics.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => metrics.refresh(),
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        })
+    };
     let shutdown = async move {
         let _ = stop.wait_for(|s| *s).await;
     };
@@ -281,4 +294,5 @@ pub async fn run<K: ExtensionKind>(
         .run(reconcile::<K>, error_policy::<K>, shared)
         .for_each(|_| futures::future::ready(()))
         .await;
+    ticker.abort();
 }

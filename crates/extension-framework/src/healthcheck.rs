@@ -485,7 +485,10 @@ impl<K: ExtensionKind> Runnable for HealthCheckRegistration<K> {
             })
             .run(
                 |o, s: Arc<HealthShared<K>>| async move {
+                    let key = kube::runtime::reflector::ObjectRef::from_obj(o.as_ref()).to_string();
+                    s.metrics.begin_work(&key);
                     let result = check_object(o, s.clone()).await;
+                    s.metrics.end_work(&key);
                     match &result {
                         Ok(_) => s.metrics.success.inc(),
                         Err(_) => {

@@ -267,10 +267,11 @@ impl Metrics {
             retries: self.queue_retries.with_label_values(&q),
             queue_duration: self.queue_duration.with_label_values(&q),
             work_duration: self.work_duration.with_label_values(&q),
+            unfinished_work: self.unfinished_work.with_label_values(&q),
+            longest_running: self.longest_running.with_label_values(&q),
+            in_flight: Default::default(),
         };
         self.terminal_errors.with_label_values(&[name]);
-        self.unfinished_work.with_label_values(&q);
-        self.longest_running.with_label_values(&q);
         m
     }
 
@@ -332,4 +333,44 @@ pub struct ControllerMetrics {
     pub queue_duration: Histogram,
     /// `workqueue_work_duration_seconds`.
     pub work_duration: Histogram,
+    /// `workqueue_unfinished_work_seconds`.
+    pub unfinished_work: prometheus::Gauge,
+    /// `workqueue_longest_running_processor_seconds`.
+    pub longest_running: prometheus::Gauge,
+    in_flight:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
+}
+
+impl ControllerMetrics {
+    /// A reconcile of `key` started.
+    pub fn begin_work(&self, key: &str) {
+        self.active_workers.inc();
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), std::time::Instant::now());
+        self.refresh();
+    }
+
+    /// The reconcile of `key` ended.
+    pub fn end_work(&self, key: &str) {
+        self.active_workers.dec();
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+        self.refresh();
+    }
+
+    /// Recomputes the in-progress gauges (called on every change and periodically).
+    pub fn refresh(&self) {
+        let in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let running: Vec<f64> = in_flight
+            .values()
+            .map(|t| t.elapsed().as_secs_f64())
+            .collect();
+        self.unfinished_work.set(running.iter().sum());
+        self.longest_running
+            .set(running.iter().copied().fold(0.0, f64::max));
+    }
 }

@@ -378,3 +378,43 @@ async fn garden_client_talks_to_a_second_cluster() {
         "requests are counted"
     );
 }
+
+#[tokio::test]
+async fn in_progress_gauges_follow_running_reconciles() {
+    let seed = Seed::new().await;
+    let probe = Probe::new();
+    probe.then("reconcile", Step::Sleep(Duration::from_millis(1500)));
+    let running = seed.start(extension_manager(&probe, Duration::ZERO)).await;
+    create(&seed.extensions(NS), &extension("busy", &[])).await;
+    let labels = "controller=\"extension\",name=\"extension\"";
+    until(|| {
+        metric(
+            &running,
+            "workqueue_longest_running_processor_seconds",
+            labels,
+        ) > 0.4
+    })
+    .await;
+    assert!(metric(&running, "workqueue_unfinished_work_seconds", labels) > 0.4);
+    assert_eq!(
+        metric(
+            &running,
+            "controller_runtime_active_workers",
+            "controller=\"extension\""
+        ),
+        1.0
+    );
+    seed.wait(NS, "busy", |e: &Extension| {
+        state_of(e) == Some(State::Succeeded)
+    })
+    .await;
+    until(|| {
+        metric(
+            &running,
+            "workqueue_longest_running_processor_seconds",
+            labels,
+        ) == 0.0
+    })
+    .await;
+    running.shutdown().await.unwrap();
+}
