@@ -110,11 +110,6 @@ impl Error {
             _ => self,
         }
     }
-
-    /// Whether gardenlet should keep retrying (errors carrying codes are marked retriable).
-    pub fn is_retriable(&self) -> bool {
-        !self.codes().is_empty()
-    }
 }
 
 impl std::fmt::Display for Error {

@@ -380,7 +380,8 @@ async fn check_object<K: ExtensionKind>(
             &namespace,
             crate::kind::ClusterPolicy::Required,
         )
-        .await?
+        .await
+        .map_err(Error::new)?
     } else {
         None
     };

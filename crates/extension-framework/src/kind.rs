@@ -95,8 +95,6 @@ pub trait ExtensionKind:
     const MIGRATE_NEEDS_FINALIZER: bool;
     /// Whether a successful reconcile requeues after the configured resync (Extension).
     const RESYNC_AFTER_RECONCILE: bool;
-    /// Whether several types are served by one controller (OSC).
-    const MANY_TYPES: bool;
     /// Whether Cluster changes reconcile the namespace's objects in `--ignore-operation-annotation` mode.
     const WATCHES_CLUSTER: bool;
     /// What Reconcile and Restore return (`()` except for OSC).
@@ -205,7 +203,6 @@ impl ExtensionKind for Extension {
     const CLUSTER_POLICY: ClusterPolicy = ClusterPolicy::IfShootNamespace;
     const MIGRATE_NEEDS_FINALIZER: bool = false;
     const RESYNC_AFTER_RECONCILE: bool = true;
-    const MANY_TYPES: bool = false;
     const WATCHES_CLUSTER: bool = true;
     type Output = ();
 
@@ -225,7 +222,6 @@ impl ExtensionKind for ContainerRuntime {
     const CLUSTER_POLICY: ClusterPolicy = ClusterPolicy::Required;
     const MIGRATE_NEEDS_FINALIZER: bool = false;
     const RESYNC_AFTER_RECONCILE: bool = false;
-    const MANY_TYPES: bool = false;
     const WATCHES_CLUSTER: bool = true;
     type Output = ();
 
@@ -245,7 +241,6 @@ impl ExtensionKind for OperatingSystemConfig {
     const CLUSTER_POLICY: ClusterPolicy = ClusterPolicy::Required;
     const MIGRATE_NEEDS_FINALIZER: bool = true;
     const RESYNC_AFTER_RECONCILE: bool = false;
-    const MANY_TYPES: bool = true;
     const WATCHES_CLUSTER: bool = false;
     type Output = OscOutput;
 

@@ -5,13 +5,10 @@
 //! hash and the generation) and emulates controller-runtime's Create and Update events: an object
 //! seen for the first time (also after a restart) is a Create.
 
-use crate::kind::ExtensionKind;
-use gardener_api::constants::{
-    OPERATION_MIGRATE, OPERATION_RECONCILE, OPERATION_RESTORE, ROLE_LABEL, ROLE_SHOOT,
-};
-use gardener_api::extensions::{Cluster, ExtensionClass, LastOperationState};
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::Api;
+use crate::kind::{ClusterPolicy, ExtensionKind};
+use crate::reconciler::{ClusterLookupError, lookup_cluster};
+use gardener_api::constants::{OPERATION_MIGRATE, OPERATION_RECONCILE, OPERATION_RESTORE};
+use gardener_api::extensions::{ExtensionClass, LastOperationState};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, ResourceExt};
 use std::collections::HashMap;
@@ -191,22 +188,10 @@ impl EventFilter {
 /// `ShootNotFailedPredicate`: admits unless the namespace is a shoot namespace whose Cluster says the
 /// shoot failed; an unreadable Namespace admits, an unreadable Cluster rejects.
 pub async fn shoot_not_failed(client: &Client, namespace: &str) -> bool {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let Ok(ns) = namespaces.get(namespace).await else {
-        return true;
-    };
-    if ns.labels().get(ROLE_LABEL).map(String::as_str) != Some(ROLE_SHOOT) {
-        return true;
-    }
-    let clusters: Api<Cluster> = Api::all(client.clone());
-    match clusters
-        .get(namespace)
-        .await
-        .ok()
-        .map(crate::actuator::ClusterContext::new)
-    {
-        Some(Ok(cluster)) => !cluster.is_failed(),
-        _ => false,
+    match lookup_cluster(client, namespace, ClusterPolicy::IfShootNamespace).await {
+        Ok(cluster) => !cluster.is_some_and(|c| c.is_failed()),
+        Err(ClusterLookupError::Namespace { .. }) => true,
+        Err(ClusterLookupError::Cluster { .. }) => false,
     }
 }
 

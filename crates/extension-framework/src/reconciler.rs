@@ -69,30 +69,59 @@ fn not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.is_not_found())
 }
 
-/// Reads the namespace's Cluster according to the kind's policy.
-pub(crate) async fn lookup_cluster(
+/// Why the namespace's Cluster could not be looked up.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterLookupError {
+    /// The Namespace could not be read.
+    #[error("could not read namespace {namespace}: {source}")]
+    Namespace {
+        /// The namespace.
+        namespace: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// The Cluster is missing, unreadable or does not decode.
+    #[error("could not get cluster for namespace {namespace}: {message}")]
+    Cluster {
+        /// The namespace (= Cluster name).
+        namespace: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Reads the namespace's Cluster according to the kind's policy (`GetCluster`); shared by the
+/// reconciler and the failed-shoot predicate, which treat the two error cases differently.
+pub async fn lookup_cluster(
     client: &Client,
     namespace: &str,
     policy: ClusterPolicy,
-) -> Result<Option<ClusterContext>, Error> {
+) -> Result<Option<ClusterContext>, ClusterLookupError> {
     if policy == ClusterPolicy::IfShootNamespace {
         let namespaces: Api<Namespace> = Api::all(client.clone());
-        let ns = namespaces
-            .get(namespace)
-            .await
-            .map_err(|e| Error::msg(format!("could not read namespace {namespace}: {e}")))?;
-        let is_shoot = ns.labels().get(ROLE_LABEL).map(String::as_str) == Some(ROLE_SHOOT);
-        if !is_shoot {
+        let ns =
+            namespaces
+                .get(namespace)
+                .await
+                .map_err(|source| ClusterLookupError::Namespace {
+                    namespace: namespace.into(),
+                    source,
+                })?;
+        if ns.labels().get(ROLE_LABEL).map(String::as_str) != Some(ROLE_SHOOT) {
             return Ok(None);
         }
     }
-    let clusters: Api<Cluster> = Api::all(client.clone());
-    let cluster = clusters.get(namespace).await.map_err(|e| {
-        Error::msg(format!(
-            "could not get cluster for namespace {namespace}: {e}"
-        ))
-    })?;
-    ClusterContext::new(cluster).map(Some).map_err(Error::new)
+    let cluster_error = |message: String| ClusterLookupError::Cluster {
+        namespace: namespace.into(),
+        message,
+    };
+    let cluster = Api::<Cluster>::all(client.clone())
+        .get(namespace)
+        .await
+        .map_err(|e| cluster_error(e.to_string()))?;
+    ClusterContext::new(cluster)
+        .map(Some)
+        .map_err(|e| cluster_error(e.to_string()))
 }
 
 impl<K: ExtensionKind> Reconciler<K> {
@@ -159,7 +188,9 @@ impl<K: ExtensionKind> Reconciler<K> {
             _ => {}
         }
         let namespace = object.namespace().unwrap_or_default();
-        let cluster = lookup_cluster(&self.client, &namespace, K::CLUSTER_POLICY).await?;
+        let cluster = lookup_cluster(&self.client, &namespace, K::CLUSTER_POLICY)
+            .await
+            .map_err(Error::new)?;
         if cluster.as_ref().is_some_and(ClusterContext::is_failed) {
             info!("Skipping the reconciliation of {} of failed shoot", K::KIND);
             return Ok(Outcome::Done);
