@@ -290,6 +290,29 @@ pub fn is_configuration_problem(message: &str) -> bool {
         .is_some_and(|start| lower[start..].contains(" is invalid:"))
 }
 
+/// Reads the ManagedResource every [`WAIT_INTERVAL`] until `done` holds (`Ok`) or `timeout` passes
+/// (`Err`); either way with the last state read (`None` = not found).
+async fn poll(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+    done: impl Fn(Option<&ManagedResource>) -> bool,
+) -> Result<Result<Option<ManagedResource>, Option<ManagedResource>>, Error> {
+    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let current = mrs.get_opt(name).await?;
+        if done(current.as_ref()) {
+            return Ok(Ok(current));
+        }
+        if tokio::time::Instant::now() + WAIT_INTERVAL > deadline {
+            return Ok(Err(current));
+        }
+        tokio::time::sleep(WAIT_INTERVAL).await;
+    }
+}
+
 /// `WaitUntilHealthy`: polls until healthy (NotFound keeps waiting) or `timeout` passes.
 pub async fn wait_until_healthy(
     client: &Client,
@@ -297,23 +320,21 @@ pub async fn wait_until_healthy(
     name: &str,
     timeout: Duration,
 ) -> Result<(), Error> {
-    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut last = format!("managed resource {namespace}/{name} not found");
-    loop {
-        match mrs.get_opt(name).await? {
-            Some(mr) => match unhealthy_reason(&mr) {
-                None => return Ok(()),
-                Some(reason) => last = reason,
-            },
-            None => last = format!("managed resource {namespace}/{name} not found"),
+    match poll(client, namespace, name, timeout, |mr| {
+        mr.is_some_and(|mr| unhealthy_reason(mr).is_none())
+    })
+    .await?
+    {
+        Ok(_) => Ok(()),
+        Err(last) => {
+            let reason = last
+                .as_ref()
+                .and_then(unhealthy_reason)
+                .unwrap_or_else(|| format!("managed resource {namespace}/{name} not found"));
+            Err(Error::msg(format!(
+                "retry failed with context deadline exceeded, last error: {reason}"
+            )))
         }
-        if tokio::time::Instant::now() + WAIT_INTERVAL > deadline {
-            return Err(Error::msg(format!(
-                "retry failed with context deadline exceeded, last error: {last}"
-            )));
-        }
-        tokio::time::sleep(WAIT_INTERVAL).await;
     }
 }
 
@@ -326,34 +347,27 @@ pub async fn wait_until_deleted(
     name: &str,
     timeout: Duration,
 ) -> Result<(), Error> {
-    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let Some(mr) = mrs.get_opt(name).await? else {
-            return Ok(());
-        };
-        if tokio::time::Instant::now() + WAIT_INTERVAL > deadline {
-            let failed = mr.condition(RESOURCES_APPLIED).filter(|c| {
-                c.status != ConditionStatus::True
-                    && matches!(c.reason.as_str(), "DeletionFailed" | "DeletionPending")
-            });
-            return Err(match failed {
-                Some(c) => {
-                    let error = Error::msg(format!(
-                        "error while waiting for all resources to be deleted: resource {namespace}/{name} still exists:\n{}",
-                        c.message
-                    ));
-                    if is_configuration_problem(&c.message) {
-                        error.with_codes([ErrorCode::ConfigurationProblem])
-                    } else {
-                        error
-                    }
-                }
-                None => Error::msg(format!("resource {namespace}/{name} still exists")),
-            });
+    let Err(Some(mr)) = poll(client, namespace, name, timeout, |mr| mr.is_none()).await? else {
+        return Ok(());
+    };
+    let failed = mr.condition(RESOURCES_APPLIED).filter(|c| {
+        c.status != ConditionStatus::True
+            && matches!(c.reason.as_str(), "DeletionFailed" | "DeletionPending")
+    });
+    Err(match failed {
+        Some(c) => {
+            let error = Error::msg(format!(
+                "error while waiting for all resources to be deleted: resource {namespace}/{name} still exists:\n{}",
+                c.message
+            ));
+            if is_configuration_problem(&c.message) {
+                error.with_codes([ErrorCode::ConfigurationProblem])
+            } else {
+                error
+            }
         }
-        tokio::time::sleep(WAIT_INTERVAL).await;
-    }
+        None => Error::msg(format!("resource {namespace}/{name} still exists")),
+    })
 }
 
 #[cfg(test)]

@@ -174,6 +174,22 @@ async fn item_58_wait_until_deleted_reports_configuration_problems() {
     )
     .await
     .unwrap();
+    let unhealthy = mr::wait_until_healthy(&seed.client, NS, "stuck", Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert!(unhealthy.to_string().contains("last error:"), "{unhealthy}");
+    let missing = mr::wait_until_healthy(
+        &seed.client,
+        NS,
+        "never-existed",
+        Duration::from_millis(100),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        missing.to_string().ends_with("never-existed not found"),
+        "{missing}"
+    );
     // keepObjects bumped the generation to 2.
     let healthy = json!({"status": {"observedGeneration": 2, "conditions": [
         {"type": "ResourcesApplied", "status": "True", "reason": "ApplySucceeded", "message": "", "lastTransitionTime": "2026-11-23T10:00:00Z", "lastUpdateTime": "2026-11-23T10:00:00Z"},

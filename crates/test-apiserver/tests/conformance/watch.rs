@@ -15,6 +15,25 @@ fn describe(event: &WatchEvent<crate::common::Widget>) -> String {
     }
 }
 
+/// The first `n` non-bookmark events of a watch from `rv`, described.
+async fn first_events(
+    api: &kube::Api<crate::common::Widget>,
+    params: &WatchParams,
+    rv: &str,
+    n: usize,
+) -> Vec<String> {
+    let stream = api.watch(params, rv).await.unwrap();
+    within(
+        stream
+            .map_ok(|e| describe(&e))
+            .try_filter(|e| futures::future::ready(e != "BOOKMARK"))
+            .take(n)
+            .try_collect(),
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn watch_replays_changes_after_a_resource_version_in_order() {
     let ctx = Ctx::new().await;
@@ -36,19 +55,7 @@ async fn watch_replays_changes_after_a_resource_version_in_order() {
     .unwrap();
     api.delete("b", &DeleteParams::default()).await.unwrap();
 
-    let stream = api
-        .watch(&WatchParams::default().timeout(10), &from)
-        .await
-        .unwrap();
-    let events: Vec<String> = within(
-        stream
-            .map_ok(|e| describe(&e))
-            .try_filter(|e| futures::future::ready(e != "BOOKMARK"))
-            .take(3)
-            .try_collect(),
-    )
-    .await
-    .unwrap();
+    let events = first_events(&api, &WatchParams::default().timeout(10), &from, 3).await;
     assert_eq!(events, ["ADDED b", "MODIFIED a", "DELETED b"]);
 
     // Every event object carries a resourceVersion (kube's watcher relies on it).
@@ -116,19 +123,13 @@ async fn label_selector_watch_sees_objects_leave_and_enter_the_selection() {
     )
     .await
     .unwrap();
-    let stream = api
-        .watch(&WatchParams::default().labels("team=a").timeout(10), &rv)
-        .await
-        .unwrap();
-    let events: Vec<String> = within(
-        stream
-            .map_ok(|e| describe(&e))
-            .try_filter(|e| futures::future::ready(e != "BOOKMARK"))
-            .take(2)
-            .try_collect(),
+    let events = first_events(
+        &api,
+        &WatchParams::default().labels("team=a").timeout(10),
+        &rv,
+        2,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(events, ["DELETED sel", "ADDED sel"]);
     ctx.cleanup().await;
 }
