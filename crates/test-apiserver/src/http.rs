@@ -104,7 +104,7 @@ fn route(store: &Store, path: &str) -> ApiResult<Route> {
     match subresource {
         None => {}
         Some("status") if rt.status_subresource => {}
-        Some("finalize") if rt.plural == "namespaces" && rt.group.is_empty() => {}
+        Some("finalize") if rt.is_namespace() => {}
         Some(_) => return Err(ApiError::no_route(path)),
     }
     Ok(Route::Resource(Box::new(ResourceRequest {

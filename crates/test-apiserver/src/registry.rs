@@ -41,6 +41,16 @@ impl ResourceType {
         }
     }
 
+    /// Whether this is `apiextensions.k8s.io` CustomResourceDefinitions (writes register types).
+    pub fn is_crd(&self) -> bool {
+        self.group == CRD_GROUP && self.plural == "customresourcedefinitions"
+    }
+
+    /// Whether this is core Namespaces (deletion terminates the content).
+    pub fn is_namespace(&self) -> bool {
+        self.group.is_empty() && self.plural == "namespaces"
+    }
+
     /// The storage key shared by all versions of a resource.
     pub fn group_resource(&self) -> GroupResource {
         GroupResource {

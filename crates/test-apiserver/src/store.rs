@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ApiResult, Target};
 use crate::patch::{self, Writer};
-use crate::registry::{CRD_GROUP, GroupResource, Registry, ResourceType};
+use crate::registry::{GroupResource, Registry, ResourceType};
 use crate::schema;
 use crate::selectors::{FieldSelector, LabelSelector};
 use base64::Engine;
@@ -516,7 +516,7 @@ impl Store {
             name = format!("{prefix}{}", random_suffix());
             meta.insert("name".into(), json!(name));
         }
-        if let Some(msg) = name_error(&name, rt.plural == "namespaces") {
+        if let Some(msg) = name_error(&name, rt.is_namespace()) {
             return Err(ApiError::invalid(
                 target(rt, &name),
                 &rt.kind,
@@ -571,7 +571,7 @@ impl Store {
             None,
             body,
         );
-        if rt.group == CRD_GROUP && rt.plural == "customresourcedefinitions" {
+        if rt.is_crd() {
             return self.establish_crd(rt, created);
         }
         Ok(Self::with_type_meta(rt, created))
@@ -825,7 +825,7 @@ impl Store {
                     None,
                     created,
                 );
-                if rt.group == CRD_GROUP && rt.plural == "customresourcedefinitions" {
+                if rt.is_crd() {
                     return self.establish_crd(rt, out);
                 }
                 Ok(Self::with_type_meta(rt, out))
@@ -963,7 +963,7 @@ impl Store {
         if opts.dry_run {
             return Ok(new);
         }
-        if rt.group == CRD_GROUP && rt.plural == "customresourcedefinitions" {
+        if rt.is_crd() {
             self.registry.register_crd(&new)?;
         }
         if deleting && finalizers(&new).is_empty() {
@@ -997,13 +997,12 @@ impl Store {
             Some(old),
             last.clone(),
         );
-        if rt.group == CRD_GROUP && rt.plural == "customresourcedefinitions" {
+        if rt.is_crd() {
             self.drop_crd_instances(&last);
         }
+        // The last object of a terminating namespace lets the namespace go.
         if rt.namespaced {
             self.reap_namespace(ns);
-        } else if rt.plural == "namespaces" && rt.group.is_empty() {
-            // Nothing else to do: content was removed before the namespace went away.
         }
         Self::with_type_meta(rt, gone)
     }
@@ -1047,7 +1046,7 @@ impl Store {
         {
             return Err(ApiError::conflict(target(rt, name)));
         }
-        let is_namespace = rt.group.is_empty() && rt.plural == "namespaces";
+        let is_namespace = rt.is_namespace();
         if finalizers(&old).is_empty() && !is_namespace {
             if dry_run {
                 return Ok(Deleted::Gone(old));
