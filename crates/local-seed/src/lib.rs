@@ -29,6 +29,14 @@ pub fn extensions() -> Vec<Manager> {
     vec![mwe::manager()]
 }
 
+/// The extensions of the workspace except those named in `skip`.
+pub fn selected_extensions(skip: &[String]) -> Vec<Manager> {
+    extensions()
+        .into_iter()
+        .filter(|m| !skip.iter().any(|s| s == m.name()))
+        .collect()
+}
+
 /// Settings of a run.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Config {
@@ -422,11 +430,7 @@ pub async fn watch_until_converged(
 
 /// The whole command: start, show progress and the summary, then serve or exit.
 pub async fn run(config: Config, out: &mut impl Write) -> Result<(), SeedError> {
-    let selected = extensions()
-        .into_iter()
-        .filter(|m| !config.skip_extension.iter().any(|s| s == m.name()))
-        .collect();
-    let seed = start(&config, selected, out).await?;
+    let seed = start(&config, selected_extensions(&config.skip_extension), out).await?;
     let _ = writeln!(out, "progress:");
     let result =
         watch_until_converged(&seed, out, Duration::from_secs(config.timeout_seconds)).await;

@@ -62,3 +62,15 @@ async fn example_environment_converges_and_lists_unhandled_objects() {
         running.shutdown().await.unwrap();
     }
 }
+
+#[test]
+fn skipped_extensions_are_not_run() {
+    let all: Vec<String> = local_seed::extensions()
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
+    assert!(all.contains(&"gardener-extension-mwe".to_string()));
+    let rest = local_seed::selected_extensions(&["gardener-extension-mwe".to_string()]);
+    assert!(rest.iter().all(|m| m.name() != "gardener-extension-mwe"));
+    assert_eq!(rest.len(), all.len() - 1);
+}

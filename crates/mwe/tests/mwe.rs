@@ -274,3 +274,43 @@ async fn item_53_other_types_are_ignored_and_the_cluster_is_required() {
     );
     assert!(binary.terminate().await.success());
 }
+
+#[test]
+fn binary_rejects_bad_flags_and_reports_startup_errors() {
+    let bin = env!("CARGO_BIN_EXE_gardener-extension-mwe");
+    let help = Command::new(bin).arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        help.contains("--lifecycle-max-concurrent-reconciles"),
+        "upstream's per-controller flag name"
+    );
+    // gardener-contract §11 item 61 at the binary level: invalid flags exit with clap's usage error.
+    for bad in [
+        "--log-level=trace",
+        "--lifecycle-max-concurrent-reconciles=0",
+        "--heartbeat-renew-interval-seconds=0",
+    ] {
+        let out = Command::new(bin).arg(bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+    // A start-up failure is one JSON error line and exit code 1, not a panic or a backtrace.
+    let out = Command::new(bin)
+        .args([
+            "--kubeconfig",
+            "/nonexistent/kubeconfig",
+            "--leader-election=false",
+        ])
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let line: Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(line["level"], "error");
+    assert!(
+        line["error"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/kubeconfig")
+    );
+}
