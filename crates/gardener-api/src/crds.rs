@@ -118,10 +118,37 @@ fn controller_deployment_crd() -> CustomResourceDefinition {
 }
 
 /// Turns rustdoc markup in schema descriptions into plain text for `kubectl explain`.
+/// Moves the `x-required` marker of properties into the object's `required` list.
+///
+/// Serde defaults (Go's zero values on read) make schemars treat every field as optional, so the
+/// fields Gardener's CRDs require carry `#[schemars(extend("title" = "x-required"))]`. The marker
+/// rides in `title` because the CRD's typed `JSONSchemaProps` drops unknown keys.
+fn mark_required(schema: &mut serde_json::Map<String, serde_json::Value>) {
+    let Some(serde_json::Value::Object(properties)) = schema.get_mut("properties") else {
+        return;
+    };
+    let mut required: Vec<String> = Vec::new();
+    for (name, property) in properties.iter_mut() {
+        if let Some(p) = property.as_object_mut()
+            && p.get("title").and_then(|t| t.as_str()) == Some("x-required")
+        {
+            p.remove("title");
+            required.push(name.clone());
+        }
+    }
+    if !required.is_empty() {
+        required.sort();
+        schema.insert("required".into(), serde_json::json!(required));
+    }
+}
+
 fn clean_descriptions(crd: CustomResourceDefinition) -> CustomResourceDefinition {
     fn walk(value: &mut serde_json::Value, kind: &str) {
         match value {
             serde_json::Value::Object(map) => {
+                // Fields default to Go's zero values when *read*; Gardener's CRDs default nothing.
+                map.remove("default");
+                mark_required(map);
                 for (key, child) in map.iter_mut() {
                     match (key.as_str(), child) {
                         ("description", serde_json::Value::String(text)) => {

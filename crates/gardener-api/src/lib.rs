@@ -28,3 +28,4 @@ pub mod extensions;
 pub mod patch;
 pub mod resources;
 mod schema;
+pub mod wire;

@@ -1,8 +1,9 @@
 //! JSON merge patches for status writes.
 //!
 //! Typed structs skip `None` fields, which in a merge patch means "leave unchanged". Clearing a
-//! field (e.g. `lastError` after a successful operation) needs an explicit `null`; these helpers
-//! build the patch bodies gardenlet's Go library would compute.
+//! field (e.g. `lastError` after a successful operation) needs an explicit `null`. Go computes its
+//! patches as a diff between the object before and after the change ([`merge_diff`]); these helpers
+//! build exactly those bodies.
 
 use crate::extensions::{LastError, LastOperation};
 use serde_json::{Map, Value, json};
@@ -18,27 +19,82 @@ pub enum LastErrorPatch<'a> {
     Set(&'a LastError),
 }
 
-/// Builds `{"status": {"lastOperation": ..., "lastError": ..., "observedGeneration": ...}}`.
+/// The JSON merge patch (RFC 7386) that turns `old` into `new`, computed as Go's
+/// `client.MergeFrom` does: changed object members recurse, removed members become `null`, every
+/// other changed value (arrays included) is replaced whole, and equal members are left out.
+///
+/// Returns `{}` when nothing changed. Sending an explicit `null` for a vanished field is what makes
+/// a stale `lastError.codes` or `inPlaceUpdates.osUpdate.args` disappear.
+pub fn merge_diff(old: &Value, new: &Value) -> Value {
+    match (old, new) {
+        (Value::Object(old), Value::Object(new)) => {
+            let mut patch = Map::new();
+            for (key, old_value) in old {
+                match new.get(key) {
+                    None => {
+                        patch.insert(key.clone(), Value::Null);
+                    }
+                    Some(new_value) if new_value != old_value => {
+                        let value = match (old_value, new_value) {
+                            (Value::Object(_), Value::Object(_)) => merge_diff(old_value, new_value),
+                            _ => new_value.clone(),
+                        };
+                        patch.insert(key.clone(), value);
+                    }
+                    Some(_) => {}
+                }
+            }
+            for (key, new_value) in new {
+                if !old.contains_key(key) {
+                    patch.insert(key.clone(), new_value.clone());
+                }
+            }
+            Value::Object(patch)
+        }
+        (_, new) => new.clone(),
+    }
+}
+
+/// `{"status": <diff>}` between the current status (`None`: the object has none yet) and the
+/// desired one, or `None` when they are equal (Go still sends `{}`; skipping saves a write).
+pub fn status_patch(current: Option<&Value>, desired: &Value) -> Option<Value> {
+    let empty = Value::Object(Map::new());
+    let current = current.filter(|v| !v.is_null()).unwrap_or(&empty);
+    let diff = merge_diff(current, desired);
+    match &diff {
+        Value::Object(m) if m.is_empty() => None,
+        _ => Some(json!({ "status": diff })),
+    }
+}
+
+/// The status merge patch of Gardener's `StatusUpdater` (`Processing`, `Error`, `Success`): sets
+/// `lastOperation`, changes `lastError` as asked and sets `observedGeneration` if given, as a diff
+/// against `current` (the object's whole `.status`).
 pub fn last_operation_patch(
+    current: Option<&Value>,
     last_operation: &LastOperation,
     last_error: LastErrorPatch<'_>,
     observed_generation: Option<i64>,
 ) -> Value {
-    let mut status = Map::new();
-    status.insert("lastOperation".into(), json!(last_operation));
+    let mut desired = match current {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    desired.insert("lastOperation".into(), json!(last_operation));
     match last_error {
         LastErrorPatch::Keep => {}
         LastErrorPatch::Clear => {
-            status.insert("lastError".into(), Value::Null);
+            desired.remove("lastError");
         }
         LastErrorPatch::Set(e) => {
-            status.insert("lastError".into(), json!(e));
+            desired.insert("lastError".into(), json!(e));
         }
     }
     if let Some(generation) = observed_generation {
-        status.insert("observedGeneration".into(), json!(generation));
+        desired.insert("observedGeneration".into(), json!(generation));
     }
-    json!({ "status": status })
+    // The new lastOperation always differs (its time at least), so there is always a patch.
+    status_patch(current, &Value::Object(desired)).unwrap_or_else(|| json!({ "status": {} }))
 }
 
 /// A merge patch removing one annotation (`{"metadata":{"annotations":{key: null}}}`).
@@ -55,4 +111,22 @@ pub fn finalizers_patch(finalizers: &[String], resource_version: Option<&str>) -
         metadata.insert("resourceVersion".into(), json!(rv));
     }
     json!({ "metadata": metadata })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_sets_changes_and_nulls_removals() {
+        let old = json!({"a": 1, "b": {"c": [1, 2], "d": "x"}, "e": true});
+        let new = json!({"a": 1, "b": {"c": [1]}, "f": null});
+        assert_eq!(
+            merge_diff(&old, &new),
+            json!({"b": {"c": [1], "d": null}, "e": null, "f": null})
+        );
+        assert_eq!(merge_diff(&old, &old), json!({}));
+        assert_eq!(status_patch(Some(&old), &old), None);
+        assert_eq!(status_patch(None, &json!({"a": 1})), Some(json!({"status": {"a": 1}})));
+    }
 }

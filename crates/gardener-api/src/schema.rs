@@ -11,3 +11,18 @@ pub(crate) fn preserve_unknown_object(_: &mut SchemaGenerator) -> Schema {
 pub(crate) fn preserve_unknown_any(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
 }
+
+/// The CEL rule Gardener's CRDs put on immutable fields.
+fn immutable_rule() -> serde_json::Value {
+    serde_json::json!([{ "message": "Value is immutable", "rule": "self == oldSelf" }])
+}
+
+/// A string that cannot change once set (`spec.class`).
+pub(crate) fn immutable_string(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "x-kubernetes-validations": immutable_rule() })
+}
+
+/// The OSC's `criConfig.name`: the one enum in Gardener's extension CRDs, and immutable.
+pub(crate) fn cri_name(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "enum": ["containerd"], "x-kubernetes-validations": immutable_rule() })
+}

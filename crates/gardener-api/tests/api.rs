@@ -150,7 +150,10 @@ fn cluster_decodes_the_shoot_view_and_its_predicates() {
 #[test]
 fn cluster_with_null_shoot_and_broken_shoot() {
     assert_eq!(cluster(Value::Null).shoot().unwrap(), None);
-    let err = cluster(json!({"status": {"lastOperation": {"state": "NotAState"}}}))
+    // An unknown state is kept (Go string type); a wrong JSON type fails, as in Go.
+    let odd = cluster(json!({"status": {"lastOperation": {"state": "NotAState"}}}));
+    assert!(!odd.shoot().unwrap().unwrap().is_failed());
+    let err = cluster(json!({"status": {"lastOperation": {"progress": "many"}}}))
         .shoot()
         .unwrap_err();
     assert!(
@@ -184,11 +187,11 @@ fn enums_use_the_exact_wire_strings() {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        strings(LastOperationType::ALL.iter().map(|t| json!(t)).collect()),
+        strings(LastOperationType::KNOWN.iter().map(|t| json!(t)).collect()),
         ["Create", "Reconcile", "Delete", "Migrate", "Restore"]
     );
     assert_eq!(
-        strings(LastOperationState::ALL.iter().map(|t| json!(t)).collect()),
+        strings(LastOperationState::KNOWN.iter().map(|t| json!(t)).collect()),
         [
             "Processing",
             "Succeeded",
@@ -198,7 +201,7 @@ fn enums_use_the_exact_wire_strings() {
             "Aborted"
         ]
     );
-    let non_retryable: Vec<&str> = ErrorCode::ALL
+    let non_retryable: Vec<&str> = ErrorCode::KNOWN
         .iter()
         .filter(|c| c.is_non_retryable())
         .map(|c| c.as_str())
@@ -221,7 +224,12 @@ fn enums_use_the_exact_wire_strings() {
             .unwrap(),
         ErrorCode::RetryableInfraDependencies
     );
-    assert!("ERR_NOPE".parse::<ErrorCode>().is_err());
+    // Go keeps unknown codes: a newer gardenlet's code survives a read-modify-write.
+    let unknown: ErrorCode = "ERR_NOPE".parse().unwrap();
+    assert_eq!(unknown, ErrorCode::Other("ERR_NOPE".into()));
+    assert_eq!(serde_json::to_value(&unknown).unwrap(), "ERR_NOPE");
+    assert!(!unknown.is_non_retryable());
+    assert!(ErrorCode::parse_known("ERR_NOPE").is_err());
 }
 
 #[test]
@@ -242,7 +250,8 @@ fn managed_resource_health_follows_gardenlet() {
 #[test]
 fn patch_builders_send_explicit_nulls() {
     let op = serde_json::from_value(json!({"description": "d", "lastUpdateTime": "2026-11-23T10:00:00Z", "progress": 100, "state": "Succeeded", "type": "Create"})).unwrap();
-    let patch = last_operation_patch(&op, LastErrorPatch::Clear, Some(4));
+    let current = json!({"lastError": {"description": "old", "codes": ["ERR_CONFIGURATION_PROBLEM"]}});
+    let patch = last_operation_patch(Some(&current), &op, LastErrorPatch::Clear, Some(4));
     assert_eq!(patch["status"]["lastError"], Value::Null);
     assert!(
         patch["status"]
@@ -251,7 +260,7 @@ fn patch_builders_send_explicit_nulls() {
             .contains_key("lastError")
     );
     assert_eq!(patch["status"]["observedGeneration"], 4);
-    let keep = last_operation_patch(&op, LastErrorPatch::Keep, None);
+    let keep = last_operation_patch(None, &op, LastErrorPatch::Keep, None);
     assert!(
         !keep["status"]
             .as_object()
@@ -331,4 +340,52 @@ fn generated_crds_have_the_contracted_names_and_columns() {
             .short_names,
         Some(vec!["mr".to_string()])
     );
+}
+
+/// Objects Go decodes without complaint; each must decode here too, and write back what it read.
+#[test]
+fn odd_but_valid_objects_decode_like_go() {
+    use gardener_api::extensions::{LastOperationType, OperatingSystemConfig};
+    let ext = |spec: Value, status: Value| {
+        json!({"apiVersion": "extensions.gardener.cloud/v1alpha1", "kind": "Extension",
+               "metadata": {"name": "odd", "namespace": "shoot--foo--bar"}, "spec": spec, "status": status})
+    };
+    let table: Vec<(&str, Value)> = vec![
+        ("unknown class", ext(json!({"type": "t", "class": "moon"}), json!({}))),
+        ("empty class", ext(json!({"type": "t", "class": ""}), json!({}))),
+        ("unknown error code", ext(json!({"type": "t"}), json!({"lastError": {"description": "x", "codes": ["ERR_FROM_THE_FUTURE"]}}))),
+        ("condition without reason", ext(json!({"type": "t"}), json!({"conditions": [{"type": "A", "status": "True", "lastTransitionTime": "2026-11-23T10:00:00Z", "lastUpdateTime": "2026-11-23T10:00:00Z", "message": "m"}]}))),
+        ("condition with null time", ext(json!({"type": "t"}), json!({"conditions": [{"type": "A", "status": "Maybe", "lastTransitionTime": null, "lastUpdateTime": "2026-11-23T10:00:00Z", "reason": "r", "message": "m"}]}))),
+        ("LiveMigrate", ext(json!({"type": "t"}), json!({"lastOperation": {"description": "d", "lastUpdateTime": "2026-11-23T10:00:00Z", "progress": 5, "state": "Processing", "type": "LiveMigrate"}}))),
+        ("lastOperation without description and time", ext(json!({"type": "t"}), json!({"lastOperation": {"progress": 100, "state": "Succeeded", "type": "Reconcile"}}))),
+        ("no type", ext(json!({}), json!({}))),
+    ];
+    for (name, value) in table {
+        let decoded: Extension = serde_json::from_value(value.clone())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let written = serde_json::to_value(&decoded).unwrap();
+        for path in ["/spec/class", "/status/lastError/codes", "/status/lastOperation/type"] {
+            assert_eq!(written.pointer(path), value.pointer(path), "{name}: {path} survives");
+        }
+    }
+    let live: Extension = serde_json::from_value(ext(
+        json!({"type": "t"}),
+        json!({"lastOperation": {"type": "LiveMigrate", "state": "Processing"}}),
+    ))
+    .unwrap();
+    let op = live.status.unwrap().default_status.last_operation.unwrap();
+    assert_eq!(op.type_, LastOperationType::Other("LiveMigrate".into()));
+    assert_eq!(op.description, "", "missing fields take Go's zero value");
+    assert!(gardener_api::wire::is_zero_time(&op.last_update_time));
+
+    // gardenlet writes `serviceAccountKey: {}` for pools updated in place.
+    let osc: OperatingSystemConfig = serde_json::from_value(json!({
+        "apiVersion": "extensions.gardener.cloud/v1alpha1", "kind": "OperatingSystemConfig",
+        "metadata": {"name": "o", "namespace": "shoot--foo--bar"},
+        "spec": {"type": "coreos", "purpose": "reconcile", "inPlaceUpdates": {"operatingSystemVersion": "1", "kubelet": "1.33.2",
+                 "credentialsRotation": {"serviceAccountKey": {}}}, "units": [{"name": "a.service", "command": "reload"}]}
+    }))
+    .expect("in-place OSC decodes");
+    let rotation = osc.spec.in_place_updates.unwrap().credentials_rotation.unwrap();
+    assert_eq!(rotation.service_account_key.unwrap().last_initiation_time, None);
 }

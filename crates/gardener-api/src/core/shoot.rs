@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 /// Read-only view of a Shoot. Unknown fields are ignored; this type is never written back.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Shoot {
     /// Name, namespace, annotations, ...
     #[serde(default)]
@@ -21,6 +22,7 @@ pub struct Shoot {
 
 /// Shoot metadata.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ShootMetadata {
     /// Name.
     #[serde(default)]
@@ -38,7 +40,7 @@ pub struct ShootMetadata {
 
 /// Shoot spec fields.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ShootSpec {
     /// Hibernation settings.
     #[serde(default)]
@@ -59,6 +61,7 @@ pub struct ShootSpec {
 
 /// Hibernation settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Hibernation {
     /// Whether the shoot should be hibernated.
     #[serde(default)]
@@ -67,6 +70,7 @@ pub struct Hibernation {
 
 /// Kubernetes settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ShootKubernetes {
     /// Kubernetes version, e.g. `1.33.2`.
     #[serde(default)]
@@ -75,7 +79,7 @@ pub struct ShootKubernetes {
 
 /// Shoot status fields.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ShootStatus {
     /// The shoot's last operation.
     #[serde(default)]

@@ -17,10 +17,11 @@ use serde_json::Value;
     derive = "PartialEq",
     derive = "Default"
 )]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ClusterSpec {
     /// The `core.gardener.cloud/v1beta1` CloudProfile (or NamespacedCloudProfile).
     #[schemars(schema_with = "crate::schema::preserve_unknown_object")]
+    #[schemars(extend("title" = "x-required"))]
     pub cloud_profile: Value,
     /// The `core.gardener.cloud/v1beta1` Seed; absent for self-hosted shoots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -28,6 +29,7 @@ pub struct ClusterSpec {
     pub seed: Option<Value>,
     /// The `core.gardener.cloud/v1beta1` Shoot.
     #[schemars(schema_with = "crate::schema::preserve_unknown_object")]
+    #[schemars(extend("title" = "x-required"))]
     pub shoot: Value,
 }
 

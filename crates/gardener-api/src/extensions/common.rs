@@ -4,17 +4,19 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::fmt;
+use crate::wire::{wire_enum, zero_time};
 
 /// The part of `.spec` every extension kind inlines.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct DefaultSpec {
     /// Selects the responsible controller (immutable).
     #[serde(rename = "type")]
+    #[schemars(extend("title" = "x-required"))]
     pub type_: String,
-    /// `garden`, `seed` or `shoot`; unset means `shoot`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `garden`, `seed` or `shoot`; unset means `shoot`. Immutable (CEL `self == oldSelf`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::immutable_string")]
     pub class: Option<ExtensionClass>,
     /// Opaque, extension-specific configuration, usually with its own `apiVersion`/`kind`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,13 +35,13 @@ impl DefaultSpec {
 
     /// The class, defaulting to [`ExtensionClass::Shoot`] (`GetExtensionClassOrDefault`).
     pub fn class_or_default(&self) -> ExtensionClass {
-        self.class.unwrap_or(ExtensionClass::Shoot)
+        self.class.clone().unwrap_or(ExtensionClass::Shoot)
     }
 }
 
 /// The part of `.status` every extension kind inlines.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct DefaultStatus {
     /// Provider-specific status, opaque.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,15 +73,25 @@ pub struct DefaultStatus {
 #[serde(rename_all = "camelCase")]
 pub struct LastOperation {
     /// Human-readable description.
+    #[serde(default)]
+    #[schemars(extend("title" = "x-required"))]
     pub description: String,
     /// When the operation was last updated (second precision, UTC).
+    #[serde(default = "zero_time", with = "crate::wire::time")]
+    #[schemars(with = "Time")]
+    #[schemars(extend("title" = "x-required"))]
     pub last_update_time: Time,
     /// Progress in percent (the generic reconcilers write 1, 50 or 100).
+    #[serde(default)]
+    #[schemars(extend("title" = "x-required"))]
     pub progress: i32,
     /// State of the operation.
+    #[serde(default)]
+    #[schemars(extend("title" = "x-required"))]
     pub state: LastOperationState,
     /// Type of the operation.
-    #[serde(rename = "type")]
+    #[serde(default, rename = "type")]
+    #[schemars(extend("title" = "x-required"))]
     pub type_: LastOperationType,
 }
 
@@ -88,6 +100,8 @@ pub struct LastOperation {
 #[serde(rename_all = "camelCase")]
 pub struct LastError {
     /// Human-readable description (first letter upper-cased by the framework).
+    #[serde(default)]
+    #[schemars(extend("title" = "x-required"))]
     pub description: String,
     /// ID of the task that failed, if any.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "taskID")]
@@ -105,17 +119,30 @@ pub struct LastError {
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
     /// Condition type, e.g. `SystemComponentsHealthy`.
-    #[serde(rename = "type")]
+    #[serde(default, rename = "type")]
+    #[schemars(extend("title" = "x-required"))]
     pub type_: String,
     /// `True`, `False`, `Unknown` or `Progressing`.
+    #[serde(default)]
+    #[schemars(extend("title" = "x-required"))]
     pub status: ConditionStatus,
     /// Last time the status changed.
+    #[serde(default = "zero_time", with = "crate::wire::time")]
+    #[schemars(with = "Time")]
+    #[schemars(extend("title" = "x-required"))]
     pub last_transition_time: Time,
     /// Last time the condition was updated.
+    #[serde(default = "zero_time", with = "crate::wire::time")]
+    #[schemars(with = "Time")]
+    #[schemars(extend("title" = "x-required"))]
     pub last_update_time: Time,
     /// Machine-readable reason.
+    #[serde(default)]
+    #[schemars(extend("title" = "x-required"))]
     pub reason: String,
     /// Human-readable message.
+    #[serde(default)]
+    #[schemars(extend("title" = "x-required"))]
     pub message: String,
     /// Well-known error codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,81 +150,31 @@ pub struct Condition {
 }
 
 /// A named reference to an object in the same namespace (`status.resources[]`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, rename_all = "camelCase")]
 pub struct NamedResourceReference {
     /// Name of the reference, as used in `state`.
+    #[schemars(extend("title" = "x-required"))]
     pub name: String,
     /// The referenced object.
+    #[schemars(extend("title" = "x-required"))]
     pub resource_ref: CrossVersionObjectReference,
 }
 
 /// Reference to an object by kind and name (`autoscaling/v1` shape).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CrossVersionObjectReference {
     /// API version of the referent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
     /// Kind of the referent.
+    #[schemars(extend("title" = "x-required"))]
     pub kind: String,
     /// Name of the referent.
+    #[schemars(extend("title" = "x-required"))]
     pub name: String,
 }
-
-/// Declares a string enum with its exact wire values.
-macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+
-        }
-
-        impl $name {
-            /// All values, in declaration order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The exact wire string.
-            pub const fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $wire),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = UnknownValue;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($wire => Ok(Self::$variant),)+
-                    other => Err(UnknownValue { kind: stringify!($name), value: other.to_string() }),
-                }
-            }
-        }
-    };
-}
-
-/// A string that is not one of an enum's wire values.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownValue {
-    /// Name of the enum.
-    pub kind: &'static str,
-    /// The offending value.
-    pub value: String,
-}
-
-impl fmt::Display for UnknownValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown {} {:?}", self.kind, self.value)
-    }
-}
-
-impl std::error::Error for UnknownValue {}
 
 wire_enum!(
     /// Type of an operation (`lastOperation.type`).
@@ -278,7 +255,7 @@ wire_enum!(
 impl ErrorCode {
     /// Whether gardenlet stops retrying a shoot operation that failed with this code
     /// (`HasNonRetryableErrorCode`).
-    pub const fn is_non_retryable(self) -> bool {
+    pub fn is_non_retryable(&self) -> bool {
         matches!(
             self,
             Self::InfraUnauthenticated

@@ -19,11 +19,13 @@ use serde::{Deserialize, Serialize};
     derive = "PartialEq",
     derive = "Default"
 )]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ContainerRuntimeSpec {
     /// Directory on the node where the runtime binaries go (gardenlet: `/var/bin/containerruntimes`).
+    #[schemars(extend("title" = "x-required"))]
     pub binary_path: String,
     /// The worker pool the runtime is installed on.
+    #[schemars(extend("title" = "x-required"))]
     pub worker_pool: ContainerRuntimeWorkerPool,
     /// `type`, `class`, `providerConfig`.
     #[serde(flatten)]
@@ -32,15 +34,19 @@ pub struct ContainerRuntimeSpec {
 
 /// The worker pool a [`ContainerRuntime`] applies to.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
 pub struct ContainerRuntimeWorkerPool {
     /// Pool name (immutable).
+    #[schemars(extend("title" = "x-required"))]
     pub name: String,
     /// Selects the pool's nodes.
+    #[schemars(extend("title" = "x-required"))]
     pub selector: LabelSelector,
 }
 
 /// Status of a [`ContainerRuntime`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
 pub struct ContainerRuntimeStatus {
     /// `lastOperation`, `lastError`, `conditions`, ...
     #[serde(flatten)]

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
     derive = "PartialEq",
     derive = "Default"
 )]
+#[serde(default)]
 pub struct ExtensionSpec {
     /// `type`, `class`, `providerConfig`.
     #[serde(flatten)]
@@ -26,6 +27,7 @@ pub struct ExtensionSpec {
 
 /// Status of an [`Extension`]: only the default status.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
 pub struct ExtensionStatus {
     /// `lastOperation`, `lastError`, `conditions`, ...
     #[serde(flatten)]

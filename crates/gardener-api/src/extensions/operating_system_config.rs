@@ -1,4 +1,5 @@
 use super::{DefaultSpec, DefaultStatus, ExtensionObject};
+use crate::wire::wire_enum;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -21,9 +22,10 @@ use serde_json::Value;
     derive = "PartialEq",
     derive = "Default"
 )]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct OperatingSystemConfigSpec {
     /// `provision` (first boot user data) or `reconcile` (gardener-node-agent).
+    #[schemars(extend("title" = "x-required"))]
     pub purpose: OperatingSystemConfigPurpose,
     /// Container runtime configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,32 +47,23 @@ pub struct OperatingSystemConfigSpec {
     pub default_spec: DefaultSpec,
 }
 
-/// Purpose of an OperatingSystemConfig.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum OperatingSystemConfigPurpose {
-    /// User data for the first boot of a machine.
-    #[default]
-    Provision,
-    /// Configuration that gardener-node-agent keeps applied.
-    Reconcile,
-}
-
-impl OperatingSystemConfigPurpose {
-    /// The wire string.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Provision => "provision",
-            Self::Reconcile => "reconcile",
-        }
+wire_enum!(
+    /// Purpose of an OperatingSystemConfig.
+    OperatingSystemConfigPurpose {
+        /// User data for the first boot of a machine.
+        Provision = "provision",
+        /// Configuration that gardener-node-agent keeps applied.
+        Reconcile = "reconcile",
     }
-}
+);
 
 /// Container runtime configuration (`spec.criConfig`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CriConfig {
-    /// Runtime name; only `containerd` exists.
+    /// Runtime name; only `containerd` exists (the one enum of the CRD, immutable).
+    #[schemars(schema_with = "crate::schema::cri_name")]
+    #[schemars(extend("title" = "x-required"))]
     pub name: String,
     /// `cgroupfs` or `systemd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,9 +75,10 @@ pub struct CriConfig {
 
 /// containerd settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ContainerdConfig {
     /// Pause image.
+    #[schemars(extend("title" = "x-required"))]
     pub sandbox_image: String,
     /// Registry mirrors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,9 +90,10 @@ pub struct ContainerdConfig {
 
 /// A registry mirror configuration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct RegistryConfig {
     /// Upstream registry host.
+    #[schemars(extend("title" = "x-required"))]
     pub upstream: String,
     /// Fallback server URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,9 +108,10 @@ pub struct RegistryConfig {
 
 /// A mirror host.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct RegistryHost {
     /// Host URL.
+    #[schemars(extend("title" = "x-required"))]
     pub url: String,
     /// `pull`, `resolve`, `push`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,12 +126,13 @@ pub struct RegistryHost {
 
 /// A containerd plugin configuration patch.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct PluginConfig {
     /// `add` (default) or `remove`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
     /// Path in the containerd config.
+    #[schemars(extend("title" = "x-required"))]
     pub path: Vec<String>,
     /// Values to set, any JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,9 +142,10 @@ pub struct PluginConfig {
 
 /// A systemd unit.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Unit {
     /// Unit name, e.g. `kubelet.service`.
+    #[schemars(extend("title" = "x-required"))]
     pub name: String,
     /// `start`, `restart` or `stop`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,37 +164,42 @@ pub struct Unit {
     pub file_paths: Option<Vec<String>>,
 }
 
-/// What to do with a unit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum UnitCommand {
-    /// Start.
-    Start,
-    /// Restart.
-    Restart,
-    /// Stop.
-    Stop,
-}
+wire_enum!(
+    /// What to do with a unit.
+    UnitCommand {
+        /// Start.
+        Start = "start",
+        /// Restart.
+        Restart = "restart",
+        /// Stop.
+        Stop = "stop",
+    }
+);
 
 /// A systemd drop-in.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
 pub struct DropIn {
     /// File name of the drop-in.
+    #[schemars(extend("title" = "x-required"))]
     pub name: String,
     /// Content.
+    #[schemars(extend("title" = "x-required"))]
     pub content: String,
 }
 
 /// A file on the node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct File {
     /// Absolute path.
+    #[schemars(extend("title" = "x-required"))]
     pub path: String,
     /// Octal mode as a number (e.g. 0o644 = 420).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<u32>,
     /// Where the content comes from.
+    #[schemars(extend("title" = "x-required"))]
     pub content: FileContent,
     /// Only write the file on this host name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,7 +208,7 @@ pub struct File {
 
 /// Source of a file's content: exactly one of `secretRef`, `inline`, `imageRef`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct FileContent {
     /// A key of a Secret in the OSC's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -223,40 +226,49 @@ pub struct FileContent {
 
 /// File content from a Secret.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct FileContentSecretRef {
     /// Secret name.
+    #[schemars(extend("title" = "x-required"))]
     pub name: String,
     /// Key in the Secret's data.
+    #[schemars(extend("title" = "x-required"))]
     pub data_key: String,
 }
 
 /// Inline file content.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
 pub struct FileContentInline {
     /// `""` (plain) or `b64`/`base64`.
+    #[schemars(extend("title" = "x-required"))]
     pub encoding: String,
     /// The data.
+    #[schemars(extend("title" = "x-required"))]
     pub data: String,
 }
 
 /// File content from a container image.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct FileContentImageRef {
     /// Image reference.
+    #[schemars(extend("title" = "x-required"))]
     pub image: String,
     /// Path of the file in the image.
+    #[schemars(extend("title" = "x-required"))]
     pub file_path_in_image: String,
 }
 
 /// Versions relevant for in-place node updates.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct InPlaceUpdates {
     /// Target OS version.
+    #[schemars(extend("title" = "x-required"))]
     pub operating_system_version: String,
     /// Target kubelet version.
+    #[schemars(extend("title" = "x-required"))]
     pub kubelet: String,
     /// Credentials rotation times.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -265,7 +277,7 @@ pub struct InPlaceUpdates {
 
 /// Credentials rotation times for in-place updates.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CredentialsRotation {
     /// CA rotation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,16 +288,17 @@ pub struct CredentialsRotation {
 }
 
 /// When a rotation was last initiated.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RotationTime {
-    /// Initiation time.
-    pub last_initiation_time: Time,
+    /// Initiation time (gardenlet writes `{}` for pools updated in place).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_initiation_time: Option<Time>,
 }
 
 /// Status of an [`OperatingSystemConfig`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct OperatingSystemConfigStatus {
     /// `lastOperation`, `lastError`, `conditions`, ...
     #[serde(flatten)]
@@ -315,14 +328,16 @@ pub struct OperatingSystemConfigStatus {
 
 /// Reference to the OSC result Secret.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CloudConfig {
     /// The Secret.
+    #[schemars(extend("title" = "x-required"))]
     pub secret_ref: SecretReference,
 }
 
 /// A Secret by name and namespace (`corev1.SecretReference`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
 pub struct SecretReference {
     /// Name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -334,7 +349,7 @@ pub struct SecretReference {
 
 /// In-place update instructions produced by the OS extension.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct InPlaceUpdatesStatus {
     /// Command that updates the OS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -343,8 +358,10 @@ pub struct InPlaceUpdatesStatus {
 
 /// A command with arguments.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
 pub struct OsUpdate {
     /// The command.
+    #[schemars(extend("title" = "x-required"))]
     pub command: String,
     /// Its arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]

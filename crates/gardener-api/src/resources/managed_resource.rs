@@ -29,7 +29,7 @@ pub const RESOURCES_PROGRESSING: &str = "ResourcesProgressing";
     derive = "PartialEq",
     derive = "Default"
 )]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ManagedResourceSpec {
     /// Unset: the shoot's resource manager; `seed`: the seed's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,16 +59,19 @@ pub struct ManagedResourceSpec {
 
 /// A group and kind.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
 pub struct GroupKind {
     /// API group.
+    #[schemars(extend("title" = "x-required"))]
     pub group: String,
     /// Kind.
+    #[schemars(extend("title" = "x-required"))]
     pub kind: String,
 }
 
 /// Status of a ManagedResource, maintained by gardener-resource-manager.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ManagedResourceStatus {
     /// `ResourcesApplied`, `ResourcesHealthy`, `ResourcesProgressing`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,7 +89,7 @@ pub struct ManagedResourceStatus {
 
 /// An applied object.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ObjectReference {
     /// API version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
