@@ -5,19 +5,26 @@ use async_trait::async_trait;
 use gardener_api::core::Shoot;
 use gardener_api::extensions::Cluster;
 use kube::Client;
+use std::sync::Arc;
 
 /// The `Cluster` of the object's namespace, decoded.
 #[derive(Clone, Debug)]
 pub struct ClusterContext {
-    /// The raw object (all blobs kept).
-    pub cluster: Cluster,
+    /// The object as cached (all blobs kept, shared with the cache: no copy per reconcile).
+    pub cluster: Arc<Cluster>,
     /// The decoded shoot view, if the Cluster carries one.
     pub shoot: Option<Shoot>,
 }
 
 impl ClusterContext {
     /// Decodes a Cluster; a shoot that does not decode is an error (as `GetCluster`).
-    pub fn new(cluster: Cluster) -> Result<Self, gardener_api::extensions::ClusterDecodeError> {
+    ///
+    /// # Errors
+    /// The shoot blob is not a Shoot (a field of the wrong JSON type; unknown and missing fields
+    /// are fine, as in Go).
+    pub fn new(
+        cluster: Arc<Cluster>,
+    ) -> Result<Self, gardener_api::extensions::ClusterDecodeError> {
         let shoot = cluster.shoot()?;
         Ok(Self { cluster, shoot })
     }

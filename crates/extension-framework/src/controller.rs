@@ -2,13 +2,13 @@
 //! controller-runtime's backoff, the 3-minute deadline, panic containment and metrics.
 
 use crate::Error;
+use crate::cache::SeedCache;
 use crate::kind::ExtensionKind;
 use crate::metrics::ControllerMetrics;
 use crate::predicate::{EventFilter, Mode};
 use crate::reconciler::{Outcome, Reconciler};
 use futures::{FutureExt, StreamExt};
-use gardener_api::extensions::{Cluster, ExtensionClass};
-use kube::api::Api;
+use gardener_api::extensions::ExtensionClass;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -106,19 +106,17 @@ async fn reconcile<K: ExtensionKind>(
         m.queue_duration.observe(enqueued.elapsed().as_secs_f64());
         m.depth.dec();
     }
-    m.begin_work(&key);
     shared.filter.begin(&key);
-    let started = Instant::now();
-    let run = AssertUnwindSafe(tokio::time::timeout(
-        shared.settings.timeout,
-        shared.reconciler.reconcile(object),
-    ))
-    .catch_unwind()
-    .await;
-    let elapsed = started.elapsed().as_secs_f64();
-    m.end_work(&key);
-    m.time.observe(elapsed);
-    m.work_duration.observe(elapsed);
+    let run = m
+        .measure(
+            &key,
+            AssertUnwindSafe(tokio::time::timeout(
+                shared.settings.timeout,
+                shared.reconciler.reconcile(object),
+            ))
+            .catch_unwind(),
+        )
+        .await;
     let changed_meanwhile = shared.filter.end(&key);
     let result = match run {
         Err(_) => {
@@ -152,8 +150,7 @@ async fn reconcile<K: ExtensionKind>(
             }
         }
         Err(e) => {
-            m.errors.inc();
-            m.error.inc();
+            m.count_error();
             Err(e)
         }
     }
@@ -167,20 +164,31 @@ fn error_policy<K: ExtensionKind>(
     let key = key_of(object.as_ref());
     let delay = shared.backoff.next(&key);
     shared.metrics.retries.inc();
-    tracing::error!(name = %object.name_any(), namespace = %object.namespace().unwrap_or_default(), error = %error, requeue_after = ?delay, "Reconciler error");
+    tracing::error!(
+        controller = %shared.settings.name,
+        kind = K::KIND,
+        name = %object.name_any(),
+        namespace = %object.namespace().unwrap_or_default(),
+        error = %crate::watch::error_chain(error),
+        requeue_after = ?delay,
+        "Reconciler error"
+    );
     Action::requeue(delay)
 }
 
 /// Runs the controller until `stop` turns true. `synced` turns true once the first list is done.
-pub async fn run<K: ExtensionKind>(
+///
+/// Cluster changes enqueue nothing, also with `--ignore-operation-annotation`: in Go the Cluster
+/// watch's events pass the predicates as generic events, which `ShootNotFailedPredicate` rejects.
+pub(crate) async fn run<K: ExtensionKind>(
     client: Client,
+    cache: SeedCache,
     reconciler: Reconciler<K>,
     settings: ControllerSettings,
     metrics: ControllerMetrics,
     synced: watch::Sender<bool>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let api: Api<K> = Api::all(client.clone());
     let (reader, writer) = reflector::store::<K>();
     let mode = if settings.ignore_operation_annotation {
         Mode::GenerationChanged
@@ -203,22 +211,20 @@ pub async fn run<K: ExtensionKind>(
         pending: Mutex::new(HashMap::new()),
     });
     let admitted = {
-        let (client, filter, shared) = (client.clone(), filter.clone(), shared.clone());
-        watcher(api, watcher::Config::default())
-            .default_backoff()
-            .modify(|o: &mut K| o.meta_mut().managed_fields = None)
+        let (filter, shared) = (filter.clone(), shared.clone());
+        crate::watch::objects::<K>(client, watcher::Config::default(), settings.name.clone())
             .reflect(writer)
             .filter_map(move |event| {
-                let (client, filter, shared, synced) = (
-                    client.clone(),
+                let (cache, filter, shared, synced) = (
+                    cache.clone(),
                     filter.clone(),
                     shared.clone(),
                     synced.clone(),
                 );
                 async move {
-                    match event {
-                        Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
-                            if !filter.admit(&client, &o).await {
+                    match event.ok()? {
+                        watcher::Event::Apply(o) | watcher::Event::InitApply(o) => {
+                            if !filter.admit(&cache, &o).await {
                                 return None;
                             }
                             let mut pending =
@@ -227,52 +233,26 @@ pub async fn run<K: ExtensionKind>(
                             if pending.insert(key_of(&o), Instant::now()).is_none() {
                                 shared.metrics.depth.inc();
                             }
-                            Some(Ok(o))
+                            Some(Ok::<_, watcher::Error>(o))
                         }
-                        Ok(watcher::Event::Delete(o)) => {
+                        watcher::Event::Delete(o) => {
                             filter.forget(&o);
                             None
                         }
-                        Ok(watcher::Event::InitDone) => {
+                        watcher::Event::InitDone => {
                             let _ = synced.send(true);
                             None
                         }
-                        Ok(watcher::Event::Init) => None,
-                        Err(e) => Some(Err(e)),
+                        watcher::Event::Init => None,
                     }
                 }
             })
     };
-    let mut controller =
+    let controller =
         Controller::for_stream(admitted, reader.clone())
             .with_config(ControllerConfig::default().concurrency(
                 u16::try_from(settings.max_concurrent_reconciles).unwrap_or(u16::MAX),
             ));
-    if settings.ignore_operation_annotation && K::WATCHES_CLUSTER {
-        // A changed Cluster reconciles the objects of its namespace (unless the shoot failed).
-        let store = reader.clone();
-        let filter = filter.clone();
-        controller = controller.watches(
-            Api::<Cluster>::all(client),
-            watcher::Config::default(),
-            move |cluster: Cluster| {
-                let failed = crate::actuator::ClusterContext::new(cluster.clone())
-                    .map(|c| c.is_failed())
-                    .unwrap_or(true);
-                let namespace = cluster.name_any();
-                store
-                    .state()
-                    .into_iter()
-                    .filter(|o| {
-                        !failed
-                            && o.namespace().as_deref() == Some(namespace.as_str())
-                            && filter.matches_class_and_type(o.as_ref())
-                    })
-                    .map(|o| ObjectRef::from_obj(o.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        );
-    }
     // The in-progress gauges grow while reconciles run; refresh them between changes.
     let ticker = {
         let (metrics, mut stop) = (metrics.clone(), stop.clone());

@@ -30,6 +30,10 @@ enum ErrorKind {
         cause: Option<Box<Error>>,
     },
     Multiple(Vec<Error>),
+    Context {
+        message: String,
+        source: BoxError,
+    },
 }
 
 impl Error {
@@ -43,6 +47,16 @@ impl Error {
     /// An error from a message.
     pub fn msg(message: impl Into<String>) -> Self {
         Self::new(message.into())
+    }
+
+    /// `"<message>: <source>"`, keeping `source` as the typed cause (`fmt.Errorf("...: %w", err)`).
+    pub fn context(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self {
+            kind: ErrorKind::Context {
+                message: message.into(),
+                source: source.into(),
+            },
+        }
     }
 
     /// Attaches Gardener error codes (`NewErrorWithCodes`). Errors with codes are retriable.
@@ -81,9 +95,9 @@ impl Error {
 
     fn collect_codes(&self, out: &mut Vec<ErrorCode>) {
         match &self.kind {
-            ErrorKind::Plain(_) => {}
+            ErrorKind::Plain(_) | ErrorKind::Context { .. } => {}
             ErrorKind::WithCodes { source, codes } => {
-                out.extend(codes.iter().copied());
+                out.extend(codes.iter().cloned());
                 source.collect_codes(out);
             }
             ErrorKind::RequeueAfter { cause, .. } => {
@@ -117,20 +131,19 @@ impl std::fmt::Display for Error {
         match &self.kind {
             ErrorKind::Plain(e) => write!(f, "{e}"),
             ErrorKind::WithCodes { source, .. } => write!(f, "{source}"),
-            ErrorKind::RequeueAfter { delay, cause: None } => write!(f, "requeue in {delay:?}"),
+            ErrorKind::RequeueAfter { delay, cause: None } => {
+                write!(f, "requeue in {}", crate::format::go_duration(*delay))
+            }
             ErrorKind::RequeueAfter {
                 delay,
                 cause: Some(c),
-            } => write!(f, "requeue in {delay:?} due to {c}"),
-            ErrorKind::Multiple(errors) => {
-                let parts: Vec<String> = errors.iter().map(|e| format!("* {e}")).collect();
-                write!(
-                    f,
-                    "{} errors occurred:\n\t{}",
-                    errors.len(),
-                    parts.join("\n\t")
-                )
-            }
+            } => write!(
+                f,
+                "requeue in {} due to {c}",
+                crate::format::go_duration(*delay)
+            ),
+            ErrorKind::Multiple(errors) => f.write_str(&crate::format::multierror(errors)),
+            ErrorKind::Context { message, source } => write!(f, "{message}: {source}"),
         }
     }
 }
@@ -142,6 +155,7 @@ impl std::error::Error for Error {
             ErrorKind::WithCodes { source, .. } => Some(source.as_ref()),
             ErrorKind::RequeueAfter { cause, .. } => cause.as_deref().map(|c| c as _),
             ErrorKind::Multiple(_) => None,
+            ErrorKind::Context { source, .. } => Some(source.as_ref()),
         }
     }
 }
@@ -198,11 +212,13 @@ mod tests {
         let nested = Error::requeue_after(Duration::from_secs(3), Some(multi));
         assert_eq!(nested.codes().len(), 2);
         assert_eq!(nested.requeue_delay(), Some(Duration::from_secs(3)));
-        assert!(
-            nested
-                .status_cause()
-                .to_string()
-                .starts_with("3 errors occurred")
+        assert_eq!(
+            nested.status_cause().to_string(),
+            "3 errors occurred:\n\t* a\n\t* plain\n\t* b\n\n"
+        );
+        assert_eq!(
+            Error::multiple(vec![Error::msg("only")]).to_string(),
+            "1 error occurred:\n\t* only\n\n"
         );
     }
 
@@ -213,8 +229,16 @@ mod tests {
             "requeue in 30s"
         );
         assert_eq!(
-            Error::requeue_after(Duration::from_secs(30), Some(Error::msg("x"))).to_string(),
-            "requeue in 30s due to x"
+            Error::requeue_after(Duration::from_secs(90), Some(Error::msg("x"))).to_string(),
+            "requeue in 1m30s due to x"
+        );
+        let io = std::io::Error::other("refused");
+        let e = Error::context("failed to add finalizer", io);
+        assert_eq!(e.to_string(), "failed to add finalizer: refused");
+        assert!(
+            std::error::Error::source(&e)
+                .unwrap()
+                .is::<std::io::Error>()
         );
         assert_eq!(upper_first("boom: bad"), "Boom: bad");
         assert_eq!(upper_first(""), "");

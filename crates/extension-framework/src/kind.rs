@@ -1,13 +1,14 @@
 //! What differs between the extension kinds, expressed as data on the kind (gardener-contract §4.8).
 
-use crate::Error;
+use crate::operation::Operation;
 use crate::osc::OscOutput;
+pub use crate::output::OutputError;
 use async_trait::async_trait;
 use gardener_api::constants::{
     FINALIZER_CONTAINER_RUNTIME, FINALIZER_OPERATING_SYSTEM_CONFIG, FINALIZER_PREFIX,
 };
 use gardener_api::extensions::{
-    ContainerRuntime, Extension, ExtensionObject, LastOperationType, OperatingSystemConfig,
+    ContainerRuntime, Extension, ExtensionObject, OperatingSystemConfig,
 };
 use k8s_openapi::NamespaceResourceScope;
 use kube::{Client, Resource};
@@ -50,25 +51,14 @@ pub struct Descriptions {
 
 impl Descriptions {
     /// The phrases of an operation type.
-    pub fn of(&self, op: LastOperationType) -> &Phrases {
+    pub fn of(&self, op: Operation) -> &Phrases {
         match op {
-            LastOperationType::Create | LastOperationType::Reconcile => &self.reconcile,
-            LastOperationType::Delete => &self.delete,
-            LastOperationType::Restore => &self.restore,
-            LastOperationType::Migrate => &self.migrate,
+            Operation::Create | Operation::Reconcile => &self.reconcile,
+            Operation::Delete => &self.delete,
+            Operation::Restore => &self.restore,
+            Operation::Migrate => &self.migrate,
         }
     }
-}
-
-/// An error while writing the reconcile output (OSC result Secret or status fields).
-#[derive(Debug)]
-pub struct OutputError {
-    /// Description prefix for the Error status.
-    pub description: &'static str,
-    /// Operation type to record instead of the current one (an upstream quirk for OSC status).
-    pub record_as: Option<LastOperationType>,
-    /// What failed.
-    pub source: Error,
 }
 
 /// An extension kind the generic reconciler handles: `Extension`, `ContainerRuntime` or
@@ -95,8 +85,6 @@ pub trait ExtensionKind:
     const MIGRATE_NEEDS_FINALIZER: bool;
     /// Whether a successful reconcile requeues after the configured resync (Extension).
     const RESYNC_AFTER_RECONCILE: bool;
-    /// Whether Cluster changes reconcile the namespace's objects in `--ignore-operation-annotation` mode.
-    const WATCHES_CLUSTER: bool;
     /// What Reconcile and Restore return (`()` except for OSC).
     type Output: Send + 'static;
 
@@ -203,7 +191,6 @@ impl ExtensionKind for Extension {
     const CLUSTER_POLICY: ClusterPolicy = ClusterPolicy::IfShootNamespace;
     const MIGRATE_NEEDS_FINALIZER: bool = false;
     const RESYNC_AFTER_RECONCILE: bool = true;
-    const WATCHES_CLUSTER: bool = true;
     type Output = ();
 
     fn finalizer(suffix: &str) -> String {
@@ -222,7 +209,6 @@ impl ExtensionKind for ContainerRuntime {
     const CLUSTER_POLICY: ClusterPolicy = ClusterPolicy::Required;
     const MIGRATE_NEEDS_FINALIZER: bool = false;
     const RESYNC_AFTER_RECONCILE: bool = false;
-    const WATCHES_CLUSTER: bool = true;
     type Output = ();
 
     fn finalizer(_suffix: &str) -> String {
@@ -241,7 +227,6 @@ impl ExtensionKind for OperatingSystemConfig {
     const CLUSTER_POLICY: ClusterPolicy = ClusterPolicy::Required;
     const MIGRATE_NEEDS_FINALIZER: bool = true;
     const RESYNC_AFTER_RECONCILE: bool = false;
-    const WATCHES_CLUSTER: bool = false;
     type Output = OscOutput;
 
     fn finalizer(_suffix: &str) -> String {

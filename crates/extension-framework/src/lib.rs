@@ -89,9 +89,12 @@
 //! `Manager::new("gardener-extension-hello").extension("hello", Hello).run_from_args().await`.
 
 pub mod actuator;
+pub mod cache;
 pub mod client;
+pub mod cluster;
 pub mod controller;
 pub mod error;
+pub mod format;
 pub mod healthcheck;
 pub mod heartbeat;
 pub mod kind;
@@ -102,10 +105,15 @@ pub mod metrics;
 pub mod operation;
 pub mod options;
 pub mod osc;
+mod output;
+mod own_writes;
 pub mod predicate;
 pub mod reconciler;
 pub mod runtime;
 pub mod server;
+mod watch;
+
+pub use watch::error_chain;
 
 pub use actuator::{Actuator, ClusterContext, Context};
 pub use error::Error;

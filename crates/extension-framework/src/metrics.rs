@@ -362,6 +362,26 @@ impl ControllerMetrics {
         self.refresh();
     }
 
+    /// Runs one reconcile of `key` with the bookkeeping every controller shares: active workers,
+    /// in-progress gauges, `reconcile_time` and `work_duration`. Results are counted by the caller,
+    /// which knows whether it requeues.
+    pub async fn measure<T>(&self, key: &str, run: impl std::future::Future<Output = T>) -> T {
+        self.begin_work(key);
+        let started = std::time::Instant::now();
+        let result = run.await;
+        let elapsed = started.elapsed().as_secs_f64();
+        self.end_work(key);
+        self.time.observe(elapsed);
+        self.work_duration.observe(elapsed);
+        result
+    }
+
+    /// Counts a failed reconcile (`result="error"` and `reconcile_errors_total`).
+    pub fn count_error(&self) {
+        self.error.inc();
+        self.errors.inc();
+    }
+
     /// Recomputes the in-progress gauges (called on every change and periodically).
     pub fn refresh(&self) {
         let in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());

@@ -12,28 +12,59 @@ pub fn operation_annotation(meta: &ObjectMeta) -> Option<&str> {
         .map(String::as_str)
 }
 
+/// An operation the framework performs. Unlike [`LastOperationType`], which also reads values a
+/// newer gardenlet may write, this is exactly the set the generic reconcilers record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// First reconcile of a new object.
+    Create,
+    /// Any later reconcile.
+    Reconcile,
+    /// Deletion (or force deletion).
+    Delete,
+    /// Migration away from this seed.
+    Migrate,
+    /// Restore after migration.
+    Restore,
+}
+
+impl Operation {
+    /// The `lastOperation.type` this operation is recorded as.
+    pub fn wire(self) -> LastOperationType {
+        match self {
+            Self::Create => LastOperationType::Create,
+            Self::Reconcile => LastOperationType::Reconcile,
+            Self::Delete => LastOperationType::Delete,
+            Self::Migrate => LastOperationType::Migrate,
+            Self::Restore => LastOperationType::Restore,
+        }
+    }
+}
+
+fn unfinished(last: &LastOperation, type_: &LastOperationType) -> bool {
+    last.type_ == *type_ && last.state != LastOperationState::Succeeded
+}
+
 /// The operation to perform, in the precedence order of gardener-contract §4.2.
-pub fn operation_type(meta: &ObjectMeta, last: Option<&LastOperation>) -> LastOperationType {
-    use LastOperationState::Succeeded;
-    use LastOperationType::*;
+pub fn operation_type(meta: &ObjectMeta, last: Option<&LastOperation>) -> Operation {
     match operation_annotation(meta) {
-        Some(OPERATION_MIGRATE) => return Migrate,
-        _ if meta.deletion_timestamp.is_some() => return Delete,
-        Some(OPERATION_RESTORE) => return Restore,
+        Some(OPERATION_MIGRATE) => return Operation::Migrate,
+        _ if meta.deletion_timestamp.is_some() => return Operation::Delete,
+        Some(OPERATION_RESTORE) => return Operation::Restore,
         _ => {}
     }
     match last {
-        None => Create,
-        Some(op) if op.type_ == Create && op.state != Succeeded => Create,
-        Some(op) if op.type_ == Migrate && op.state != Succeeded => Migrate,
-        Some(op) if op.type_ == Restore && op.state != Succeeded => Restore,
-        Some(_) => Reconcile,
+        None => Operation::Create,
+        Some(op) if unfinished(op, &LastOperationType::Create) => Operation::Create,
+        Some(op) if unfinished(op, &LastOperationType::Migrate) => Operation::Migrate,
+        Some(op) if unfinished(op, &LastOperationType::Restore) => Operation::Restore,
+        Some(_) => Operation::Reconcile,
     }
 }
 
 /// Objects that finished migrating are left alone unless migrate or restore is asked for.
-pub fn should_skip(op: LastOperationType, last: Option<&LastOperation>) -> bool {
-    !matches!(op, LastOperationType::Migrate | LastOperationType::Restore)
+pub fn should_skip(op: Operation, last: Option<&LastOperation>) -> bool {
+    !matches!(op, Operation::Migrate | Operation::Restore)
         && last.is_some_and(|l| {
             l.type_ == LastOperationType::Migrate && l.state == LastOperationState::Succeeded
         })
@@ -66,7 +97,8 @@ mod tests {
     #[test]
     fn precedence_follows_compute_operation_type() {
         use LastOperationState::*;
-        use LastOperationType::*;
+        use LastOperationType::{Create as C, Delete as D, Migrate as M, Restore as R};
+        use Operation::*;
         assert_eq!(operation_type(&meta(Some("migrate"), true), None), Migrate);
         assert_eq!(operation_type(&meta(Some("restore"), true), None), Delete);
         assert_eq!(operation_type(&meta(Some("restore"), false), None), Restore);
@@ -75,39 +107,42 @@ mod tests {
             Create
         );
         assert_eq!(
-            operation_type(&meta(None, false), Some(&last(Create, Error))),
+            operation_type(&meta(None, false), Some(&last(C, Error))),
             Create
         );
         assert_eq!(
-            operation_type(
-                &meta(Some("reconcile"), false),
-                Some(&last(Create, Succeeded))
-            ),
+            operation_type(&meta(Some("reconcile"), false), Some(&last(C, Succeeded))),
             Reconcile
         );
         assert_eq!(
-            operation_type(&meta(None, false), Some(&last(Migrate, Error))),
+            operation_type(&meta(None, false), Some(&last(M, Error))),
             Migrate
         );
         assert_eq!(
-            operation_type(&meta(None, false), Some(&last(Restore, Processing))),
+            operation_type(&meta(None, false), Some(&last(R, Processing))),
             Restore
         );
         assert_eq!(
-            operation_type(&meta(None, false), Some(&last(Delete, Error))),
+            operation_type(&meta(None, false), Some(&last(D, Error))),
             Reconcile
         );
+        // A type this version does not know (`LiveMigrate`) is a finished operation.
+        let live = last(LastOperationType::from("LiveMigrate"), Processing);
+        assert_eq!(operation_type(&meta(None, false), Some(&live)), Reconcile);
     }
 
     #[test]
     fn migrated_objects_are_skipped() {
         use LastOperationState::*;
-        use LastOperationType::*;
-        let migrated = last(Migrate, Succeeded);
+        use Operation::*;
+        let migrated = last(LastOperationType::Migrate, Succeeded);
         assert!(should_skip(Reconcile, Some(&migrated)));
         assert!(should_skip(Delete, Some(&migrated)));
         assert!(!should_skip(Restore, Some(&migrated)));
         assert!(!should_skip(Migrate, Some(&migrated)));
-        assert!(!should_skip(Reconcile, Some(&last(Migrate, Error))));
+        assert!(!should_skip(
+            Reconcile,
+            Some(&last(LastOperationType::Migrate, Error))
+        ));
     }
 }

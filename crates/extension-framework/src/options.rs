@@ -58,8 +58,9 @@ pub struct Options {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
-    /// Parallel reconciles per controller (`--<controller>-max-concurrent-reconciles` overrides).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Parallel reconciles per controller (`--<controller>-max-concurrent-reconciles` overrides);
+    /// 0 means controller-runtime's default, 1.
+    #[arg(long, default_value_t = 5)]
     pub max_concurrent_reconciles: u16,
     /// Reconcile on generation changes instead of operation annotations.
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
@@ -67,13 +68,21 @@ pub struct Options {
     /// Version of the Gardener that deployed this extension.
     #[arg(long, default_value = "")]
     pub gardener_version: String,
+    /// Whether this extension runs for a self-hosted shoot (gardenlet renders it; no effect here).
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub self_hosted_shoot_cluster: bool,
+    /// Lock type of leader election; only `leases` exists today (older charts pass the
+    /// `configmapsleases`/`endpointsleases` migration locks, which mean a Lease as well).
+    #[arg(long, default_value = "leases", value_parser = parse_resource_lock)]
+    pub leader_election_resource_lock: String,
     /// Extension classes to serve (`shoot`, `seed`, `garden`); empty means shoot.
     #[arg(long, value_delimiter = ',', value_parser = parse_class)]
     pub extension_classes: Vec<ExtensionClass>,
-    /// Controllers to run (default: all registered).
+    /// Controllers to run (default: all registered; an empty value, as charts render an empty
+    /// list, means all).
     #[arg(long, value_delimiter = ',')]
     pub controllers: Vec<String>,
-    /// Controllers not to run.
+    /// Controllers not to run (an empty value means none).
     #[arg(long, value_delimiter = ',')]
     pub disable_controllers: Vec<String>,
     /// Namespace of the heartbeat Lease (default: the leader-election namespace).
@@ -108,11 +117,55 @@ pub fn parse_bind_address(s: &str) -> Result<BindAddress, String> {
         .map_err(|e| format!("invalid bind address {s:?}: {e}"))
 }
 
+/// A known class, or `""` (a chart's empty list renders `--extension-classes=`, which Go reads as
+/// no class, i.e. shoot).
 fn parse_class(s: &str) -> Result<ExtensionClass, String> {
-    s.parse::<ExtensionClass>().map_err(|e| e.to_string())
+    if s.is_empty() {
+        return Ok(ExtensionClass::Other(String::new()));
+    }
+    ExtensionClass::parse_known(s).map_err(|e| e.to_string())
+}
+
+fn parse_resource_lock(s: &str) -> Result<String, String> {
+    match s {
+        "leases" | "configmapsleases" | "endpointsleases" => Ok(s.to_string()),
+        other => Err(format!(
+            "unsupported resource lock {other:?} (supported: leases)"
+        )),
+    }
 }
 
 impl Options {
+    /// The enabled controller list without the empty entries an empty chart list renders.
+    pub fn controller_list(&self) -> Vec<String> {
+        non_empty(&self.controllers)
+    }
+
+    /// The disabled controller list without empty entries.
+    pub fn disabled_controller_list(&self) -> Vec<String> {
+        non_empty(&self.disable_controllers)
+    }
+
+    /// The classes to serve: `[shoot]` when none (or only `""`) is given, as Go's `HasClass`.
+    pub fn classes(&self) -> Vec<ExtensionClass> {
+        let given: Vec<ExtensionClass> = self
+            .extension_classes
+            .iter()
+            .filter(|c| !c.as_str().is_empty())
+            .cloned()
+            .collect();
+        if given.is_empty() {
+            vec![ExtensionClass::Shoot]
+        } else {
+            given
+        }
+    }
+
+    /// `--max-concurrent-reconciles` as controller-runtime applies it (0 means 1).
+    pub fn concurrency(&self) -> u16 {
+        self.max_concurrent_reconciles.max(1)
+    }
+
     /// Defaults, as if no flag was given (for tests and embedding).
     pub fn defaults() -> Self {
         #[derive(clap::Parser)]
@@ -122,6 +175,10 @@ impl Options {
         }
         <Only as clap::Parser>::parse_from(["extension"]).options
     }
+}
+
+fn non_empty(list: &[String]) -> Vec<String> {
+    list.iter().filter(|s| !s.is_empty()).cloned().collect()
 }
 
 #[cfg(test)]
@@ -174,5 +231,25 @@ mod tests {
             o.extension_classes,
             vec![ExtensionClass::Seed, ExtensionClass::Shoot]
         );
+    }
+
+    #[test]
+    fn empty_chart_lists_mean_empty_lists() {
+        let o = Cli::parse_from([
+            "x",
+            "--disable-controllers=",
+            "--controllers=",
+            "--extension-classes=",
+            "--max-concurrent-reconciles=0",
+            "--self-hosted-shoot-cluster",
+            "--leader-election-resource-lock=leases",
+        ])
+        .options;
+        assert!(o.controller_list().is_empty());
+        assert!(o.disabled_controller_list().is_empty());
+        assert_eq!(o.classes(), vec![ExtensionClass::Shoot]);
+        assert_eq!(o.concurrency(), 1, "controller-runtime turns 0 into 1");
+        assert!(o.self_hosted_shoot_cluster);
+        assert!(Cli::try_parse_from(["x", "--leader-election-resource-lock=configmaps"]).is_err());
     }
 }

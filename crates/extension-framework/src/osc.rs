@@ -1,10 +1,9 @@
 //! OperatingSystemConfig output: the result Secret `osc-result-<name>` and the status fields.
 
 use crate::Error;
-use crate::kind::OutputError;
-use gardener_api::extensions::{
-    File, InPlaceUpdatesStatus, LastOperationType, OperatingSystemConfig, Unit,
-};
+use crate::operation::Operation;
+use crate::output::OutputError;
+use gardener_api::extensions::{File, InPlaceUpdatesStatus, OperatingSystemConfig, Unit};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -126,34 +125,41 @@ async fn apply_secret(
     Ok((name, namespace))
 }
 
-/// The status merge patch for the output fields (explicit nulls clear, as the Go diff does).
-pub fn output_status_patch(output: &OscOutput, secret: Option<(&str, &str)>) -> Value {
-    let mut status = Map::new();
+/// The status merge patch for the output fields: Go's `MergeFrom` diff after overwriting
+/// `extensionUnits`, `extensionFiles` and `inPlaceUpdates` (nil clears) and, when the Secret was
+/// written, `cloudConfig`. `None` when nothing changes.
+pub fn output_status_patch(
+    osc: &OperatingSystemConfig,
+    output: &OscOutput,
+    secret: Option<(&str, &str)>,
+) -> Option<Value> {
+    let current = osc.status.as_ref().map(|s| json!(s));
+    let mut desired = match &current {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
     if let Some((name, namespace)) = secret {
-        status.insert(
+        desired.insert(
             "cloudConfig".into(),
             json!({ "secretRef": { "name": name, "namespace": namespace } }),
         );
     }
-    status.insert("extensionUnits".into(), json!(output.extension_units));
-    status.insert("extensionFiles".into(), json!(output.extension_files));
-    status.insert("inPlaceUpdates".into(), json!(output.in_place_updates));
+    let mut set = |key: &str, value: Value| {
+        if value.is_null() {
+            desired.remove(key);
+        } else {
+            desired.insert(key.into(), value);
+        }
+    };
+    set("extensionUnits", json!(output.extension_units));
+    set("extensionFiles", json!(output.extension_files));
+    set("inPlaceUpdates", json!(output.in_place_updates));
     if let Some(legacy) = &output.legacy {
-        status.insert("command".into(), json!(legacy.command));
-        status.insert("units".into(), json!(legacy.units));
-        status.insert("files".into(), json!(legacy.files));
+        set("command", json!(legacy.command));
+        set("units", json!(legacy.units));
+        set("files", json!(legacy.files));
     }
-    json!({ "status": status })
-}
-
-/// Whether applying the patch would change nothing (saves a write per steady-state reconcile).
-fn status_unchanged(osc: &OperatingSystemConfig, patch: &Value) -> bool {
-    let current = serde_json::to_value(&osc.status).unwrap_or(Value::Null);
-    patch["status"].as_object().is_some_and(|fields| {
-        fields
-            .iter()
-            .all(|(k, v)| current.get(k).unwrap_or(&Value::Null) == v)
-    })
+    gardener_api::patch::status_patch(current.as_ref(), &Value::Object(desired))
 }
 
 pub(crate) async fn write_output(
@@ -175,13 +181,13 @@ pub(crate) async fn write_output(
         }
         None => None,
     };
-    let patch = output_status_patch(
+    let Some(patch) = output_status_patch(
+        osc,
         &output,
         secret.as_ref().map(|(n, ns)| (n.as_str(), ns.as_str())),
-    );
-    if status_unchanged(osc, &patch) {
+    ) else {
         return Ok(None);
-    }
+    };
     let api: Api<OperatingSystemConfig> =
         Api::namespaced(client.clone(), &osc.namespace().unwrap_or_default());
     api.patch_status(
@@ -192,9 +198,9 @@ pub(crate) async fn write_output(
     .await
     .map(Some)
     .map_err(|e| OutputError {
-        description: "Could not update units and secret ref.",
+        description: "Could not update status",
         // Upstream records this failure with operation type Restore, whatever the operation was.
-        record_as: Some(LastOperationType::Restore),
+        record_as: Some(Operation::Restore),
         source: e.into(),
     })
 }

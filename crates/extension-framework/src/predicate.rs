@@ -5,12 +5,14 @@
 //! hash and the generation) and emulates controller-runtime's Create and Update events: an object
 //! seen for the first time (also after a restart) is a Create.
 
-use crate::kind::{ClusterPolicy, ExtensionKind};
-use crate::reconciler::{ClusterLookupError, lookup_cluster};
+use crate::cache::SeedCache;
+use crate::cluster::shoot_not_failed;
+use crate::kind::ExtensionKind;
+use crate::own_writes::OwnWrites;
 use gardener_api::constants::{OPERATION_MIGRATE, OPERATION_RECONCILE, OPERATION_RESTORE};
 use gardener_api::extensions::{ExtensionClass, LastOperationState};
+use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
-use kube::{Client, ResourceExt};
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
@@ -176,64 +178,11 @@ impl EventFilter {
     }
 
     /// Whether an object passes class, type and the mode's rule, and its shoot is not failed.
-    pub async fn admit<K: ExtensionKind>(&self, client: &Client, object: &K) -> bool {
+    pub async fn admit<K: ExtensionKind>(&self, cache: &SeedCache, object: &K) -> bool {
         if !self.matches_class_and_type(object) {
             return false;
         }
         self.observe(object)
-            && shoot_not_failed(client, &object.namespace().unwrap_or_default()).await
-    }
-}
-
-/// `ShootNotFailedPredicate`: admits unless the namespace is a shoot namespace whose Cluster says the
-/// shoot failed; an unreadable Namespace admits, an unreadable Cluster rejects.
-pub async fn shoot_not_failed(client: &Client, namespace: &str) -> bool {
-    match lookup_cluster(client, namespace, ClusterPolicy::IfShootNamespace).await {
-        Ok(cluster) => !cluster.is_some_and(|c| c.is_failed()),
-        Err(ClusterLookupError::Namespace { .. }) => true,
-        Err(ClusterLookupError::Cluster { .. }) => false,
-    }
-}
-
-/// resourceVersions this controller wrote itself, per object. Their watch events carry no change
-/// from anyone else, so they never start a reconcile (controller-runtime would rerun and find
-/// nothing to do).
-#[derive(Debug, Default)]
-pub struct OwnWrites(Mutex<HashMap<String, std::collections::VecDeque<String>>>);
-
-impl OwnWrites {
-    /// How many recent writes are remembered per object.
-    const PER_OBJECT: usize = 16;
-
-    /// Remembers that we wrote `rv` of `key`.
-    pub fn record(&self, key: &str, rv: String) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let list = map.entry(key.to_string()).or_default();
-        list.push_back(rv);
-        while list.len() > Self::PER_OBJECT {
-            list.pop_front();
-        }
-    }
-
-    /// Whether `rv` of `key` was our write (forgetting it).
-    pub fn take(&self, key: &str, rv: &str) -> bool {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(list) = map.get_mut(key) else {
-            return false;
-        };
-        let Some(pos) = list.iter().position(|r| r == rv) else {
-            return false;
-        };
-        // Older entries can no longer show up as events.
-        list.drain(..=pos);
-        if list.is_empty() {
-            map.remove(key);
-        }
-        true
-    }
-
-    /// Forgets a deleted object.
-    pub fn forget(&self, key: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+            && shoot_not_failed(cache, &object.namespace().unwrap_or_default()).await
     }
 }

@@ -3,22 +3,21 @@
 
 use crate::Error;
 use crate::actuator::{Actuator, ClusterContext, Context};
+use crate::cache::SeedCache;
+use crate::cluster::lookup_cluster;
 use crate::error::upper_first;
-use crate::kind::{ClusterPolicy, ExtensionKind, OutputError};
+use crate::kind::{ExtensionKind, OutputError};
 use crate::metrics::ControllerMetrics;
-use crate::operation::{operation_annotation, operation_type, should_skip};
-use crate::predicate::OwnWrites;
+use crate::operation::{Operation, operation_annotation, operation_type, should_skip};
+use crate::own_writes::OwnWrites;
 use futures::FutureExt;
 use gardener_api::constants::{
-    OPERATION_ANNOTATION, OPERATION_RECONCILE, OPERATION_WAIT_FOR_STATE, ROLE_LABEL, ROLE_SHOOT,
+    OPERATION_ANNOTATION, OPERATION_RECONCILE, OPERATION_WAIT_FOR_STATE,
 };
-use gardener_api::extensions::{
-    Cluster, LastError, LastOperation, LastOperationState, LastOperationType,
-};
+use gardener_api::extensions::{LastError, LastOperation, LastOperationState};
 use gardener_api::patch::{
     LastErrorPatch, finalizers_patch, last_operation_patch, remove_annotation_patch,
 };
-use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::reflector::ObjectRef;
@@ -54,6 +53,7 @@ pub struct ReconcilerConfig {
 /// The reconciler of one extension kind.
 pub struct Reconciler<K: ExtensionKind> {
     client: Client,
+    cache: SeedCache,
     actuator: Arc<dyn Actuator<K>>,
     config: ReconcilerConfig,
     metrics: Option<ControllerMetrics>,
@@ -65,75 +65,30 @@ fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }
 
+/// The object's whole `.status` as JSON: what Go's `MergeFrom` diffs against.
+fn current_status<K: ExtensionKind>(object: &K) -> Option<serde_json::Value> {
+    serde_json::to_value(object)
+        .ok()?
+        .get_mut("status")
+        .map(serde_json::Value::take)
+}
+
 fn not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.is_not_found())
-}
-
-/// Why the namespace's Cluster could not be looked up.
-#[derive(Debug, thiserror::Error)]
-pub enum ClusterLookupError {
-    /// The Namespace could not be read.
-    #[error("could not read namespace {namespace}: {source}")]
-    Namespace {
-        /// The namespace.
-        namespace: String,
-        /// The API error.
-        source: kube::Error,
-    },
-    /// The Cluster is missing, unreadable or does not decode.
-    #[error("could not get cluster for namespace {namespace}: {message}")]
-    Cluster {
-        /// The namespace (= Cluster name).
-        namespace: String,
-        /// What went wrong.
-        message: String,
-    },
-}
-
-/// Reads the namespace's Cluster according to the kind's policy (`GetCluster`); shared by the
-/// reconciler and the failed-shoot predicate, which treat the two error cases differently.
-pub async fn lookup_cluster(
-    client: &Client,
-    namespace: &str,
-    policy: ClusterPolicy,
-) -> Result<Option<ClusterContext>, ClusterLookupError> {
-    if policy == ClusterPolicy::IfShootNamespace {
-        let namespaces: Api<Namespace> = Api::all(client.clone());
-        let ns =
-            namespaces
-                .get(namespace)
-                .await
-                .map_err(|source| ClusterLookupError::Namespace {
-                    namespace: namespace.into(),
-                    source,
-                })?;
-        if ns.labels().get(ROLE_LABEL).map(String::as_str) != Some(ROLE_SHOOT) {
-            return Ok(None);
-        }
-    }
-    let cluster_error = |message: String| ClusterLookupError::Cluster {
-        namespace: namespace.into(),
-        message,
-    };
-    let cluster = Api::<Cluster>::all(client.clone())
-        .get(namespace)
-        .await
-        .map_err(|e| cluster_error(e.to_string()))?;
-    ClusterContext::new(cluster)
-        .map(Some)
-        .map_err(|e| cluster_error(e.to_string()))
 }
 
 impl<K: ExtensionKind> Reconciler<K> {
     /// A reconciler calling `actuator`.
     pub fn new(
         client: Client,
+        cache: SeedCache,
         actuator: Arc<dyn Actuator<K>>,
         config: ReconcilerConfig,
         metrics: Option<ControllerMetrics>,
     ) -> Self {
         Self {
             client,
+            cache,
             actuator,
             config,
             metrics,
@@ -164,11 +119,7 @@ impl<K: ExtensionKind> Reconciler<K> {
         let mut object = match api.get_opt(&name).await {
             Ok(Some(current)) => current,
             Ok(None) => return Ok(Outcome::Done),
-            Err(e) => {
-                return Err(Error::msg(format!(
-                    "error retrieving object from store: {e}"
-                )));
-            }
+            Err(e) => return Err(Error::context("error retrieving object from store", e)),
         };
         // Operation-annotation wrapper.
         match operation_annotation(object.meta()) {
@@ -179,16 +130,14 @@ impl<K: ExtensionKind> Reconciler<K> {
                     Ok(o) => object = o,
                     Err(e) if not_found(&e) => return Ok(Outcome::Done),
                     Err(e) => {
-                        return Err(Error::msg(format!(
-                            "could not remove operation annotation: {e}"
-                        )));
+                        return Err(Error::context("could not remove operation annotation", e));
                     }
                 }
             }
             _ => {}
         }
         let namespace = object.namespace().unwrap_or_default();
-        let cluster = lookup_cluster(&self.client, &namespace, K::CLUSTER_POLICY)
+        let cluster = lookup_cluster(&self.cache, &namespace, K::CLUSTER_POLICY)
             .await
             .map_err(Error::new)?;
         if cluster.as_ref().is_some_and(ClusterContext::is_failed) {
@@ -210,13 +159,13 @@ impl<K: ExtensionKind> Reconciler<K> {
             cluster,
             span,
         };
-        if op == LastOperationType::Migrate {
+        if op == Operation::Migrate {
             return self.migrate(&api, &ctx, object).await;
         }
         if object.meta().deletion_timestamp.is_some() {
             return self.delete(&api, &ctx, object, force).await;
         }
-        if op == LastOperationType::Restore {
+        if op == Operation::Restore {
             return self.restore(&api, &ctx, object).await;
         }
         self.reconcile_path(&api, &ctx, object, op).await
@@ -235,7 +184,7 @@ impl<K: ExtensionKind> Reconciler<K> {
         let patch = finalizers_patch(&finalizers, object.resource_version().as_deref());
         self.merge(api, &object.name_any(), &patch)
             .await
-            .map_err(|e| Error::msg(format!("failed to add finalizer: {e}")))
+            .map_err(|e| Error::context("failed to add finalizer", e))
     }
 
     /// Calls the actuator, turning a panic into an error (and counting it).
@@ -297,43 +246,40 @@ impl<K: ExtensionKind> Reconciler<K> {
         }
     }
 
-    async fn processing(
-        &self,
-        api: &Api<K>,
-        object: &K,
-        op: LastOperationType,
-    ) -> Result<K, Error> {
+    async fn processing(&self, api: &Api<K>, object: &K, op: Operation) -> Result<K, Error> {
         let phrase = K::descriptions().of(op).processing;
         let last = LastOperation {
             description: phrase.into(),
             last_update_time: now(),
             progress: 1,
             state: LastOperationState::Processing,
-            type_: op,
+            type_: op.wire(),
         };
-        self.patch_status(
-            api,
-            object,
-            last_operation_patch(&last, LastErrorPatch::Keep, None),
-        )
-        .await
+        let patch = last_operation_patch(
+            current_status(object).as_ref(),
+            &last,
+            LastErrorPatch::Keep,
+            None,
+        );
+        self.patch_status(api, object, patch).await
     }
 
-    async fn success(&self, api: &Api<K>, object: &K, op: LastOperationType) -> Result<K, Error> {
+    async fn success(&self, api: &Api<K>, object: &K, op: Operation) -> Result<K, Error> {
         let phrase = K::descriptions().of(op).success;
         let last = LastOperation {
             description: phrase.into(),
             last_update_time: now(),
             progress: 100,
             state: LastOperationState::Succeeded,
-            type_: op,
+            type_: op.wire(),
         };
-        self.patch_status(
-            api,
-            object,
-            last_operation_patch(&last, LastErrorPatch::Clear, object.meta().generation),
-        )
-        .await
+        let patch = last_operation_patch(
+            current_status(object).as_ref(),
+            &last,
+            LastErrorPatch::Clear,
+            object.meta().generation,
+        );
+        self.patch_status(api, object, patch).await
     }
 
     /// Records the error in the status (a failing status write is only logged) and returns it.
@@ -341,7 +287,7 @@ impl<K: ExtensionKind> Reconciler<K> {
         &self,
         api: &Api<K>,
         object: &K,
-        op: LastOperationType,
+        op: Operation,
         prefix: &str,
         error: Error,
     ) -> Error {
@@ -354,7 +300,7 @@ impl<K: ExtensionKind> Reconciler<K> {
             last_update_time: time.clone(),
             progress: 50,
             state: LastOperationState::Error,
-            type_: op,
+            type_: op.wire(),
         };
         let last_error = LastError {
             description,
@@ -363,14 +309,15 @@ impl<K: ExtensionKind> Reconciler<K> {
             last_update_time: Some(time),
         };
         let patch = last_operation_patch(
+            current_status(object).as_ref(),
             &last,
             LastErrorPatch::Set(&last_error),
             object.meta().generation,
         );
         if let Err(e) = self.patch_status(api, object, patch).await {
-            tracing::error!(error = %e, "Could not update status");
+            tracing::error!(error = %crate::watch::error_chain(&e), "Could not update status");
         }
-        tracing::error!(error = %error, "{prefix}");
+        tracing::error!(error = %crate::watch::error_chain(&error), "{prefix}");
         error
     }
 
@@ -391,7 +338,7 @@ impl<K: ExtensionKind> Reconciler<K> {
         &self,
         api: &Api<K>,
         object: &K,
-        op: LastOperationType,
+        op: Operation,
         output: K::Output,
     ) -> Result<(), Error> {
         match K::write_output(&self.client, object, output).await {
@@ -416,7 +363,7 @@ impl<K: ExtensionKind> Reconciler<K> {
         api: &Api<K>,
         ctx: &Context,
         object: K,
-        op: LastOperationType,
+        op: Operation,
     ) -> Result<Outcome, Error> {
         let object = self.ensure_finalizer(api, object).await?;
         let object = self.processing(api, &object, op).await?;
@@ -450,7 +397,7 @@ impl<K: ExtensionKind> Reconciler<K> {
             );
             return Ok(Outcome::Done);
         }
-        let op = LastOperationType::Delete;
+        let op = Operation::Delete;
         let object = self.processing(api, &object, op).await?;
         let result = if force {
             self.call(self.actuator.force_delete(ctx, &object)).await
@@ -474,15 +421,15 @@ impl<K: ExtensionKind> Reconciler<K> {
         match self.merge(api, &object.name_any(), &patch).await {
             Ok(_) => Ok(Outcome::Done),
             Err(e) if not_found(&e) => Ok(Outcome::Done),
-            Err(e) => Err(Error::msg(format!(
-                "error removing finalizer from {}: {e}",
-                K::KIND
-            ))),
+            Err(e) => Err(Error::context(
+                format!("error removing finalizer from {}", K::KIND),
+                e,
+            )),
         }
     }
 
     async fn restore(&self, api: &Api<K>, ctx: &Context, object: K) -> Result<Outcome, Error> {
-        let op = LastOperationType::Restore;
+        let op = Operation::Restore;
         let object = self.ensure_finalizer(api, object).await?;
         let object = self.processing(api, &object, op).await?;
         let output = match self.call(self.actuator.restore(ctx, &object)).await {
@@ -504,7 +451,7 @@ impl<K: ExtensionKind> Reconciler<K> {
         if K::MIGRATE_NEEDS_FINALIZER && !self.has_finalizer(&object) {
             return Ok(Outcome::Done);
         }
-        let op = LastOperationType::Migrate;
+        let op = Operation::Migrate;
         let object = self.processing(api, &object, op).await?;
         if let Err(e) = self.call(self.actuator.migrate(ctx, &object)).await {
             let e = self
@@ -518,7 +465,7 @@ impl<K: ExtensionKind> Reconciler<K> {
         match self.merge(api, &object.name_any(), &patch).await {
             Ok(_) => {}
             Err(e) if not_found(&e) => return Ok(Outcome::Done),
-            Err(e) => return Err(Error::msg(format!("error removing all finalizers: {e}"))),
+            Err(e) => return Err(Error::context("error removing all finalizers", e)),
         }
         self.remove_operation_annotation(api, &object).await?;
         Ok(Outcome::Done)
@@ -532,9 +479,7 @@ impl<K: ExtensionKind> Reconciler<K> {
         match self.merge(api, &object.name_any(), &patch).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(Error::msg(format!(
-                "could not remove operation annotation: {e}"
-            ))),
+            Err(e) => Err(Error::context("could not remove operation annotation", e)),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! and graceful shutdown. An extension's `main` builds a [`Manager`] and runs it.
 
 use crate::actuator::Actuator;
+use crate::cache::SeedCache;
 use crate::client::{self, ClientError};
 use crate::controller::{self, ControllerSettings, RECONCILE_TIMEOUT};
 use crate::heartbeat;
@@ -56,6 +57,8 @@ pub enum RunError {
 pub struct RunEnv {
     /// Seed client.
     pub client: Client,
+    /// Namespaces and Clusters, shared by all controllers of the process.
+    pub cache: SeedCache,
     /// Process metrics.
     pub metrics: Metrics,
     /// Readiness tracking.
@@ -170,6 +173,7 @@ impl<K: ExtensionKind> Runnable for Registration<K> {
         };
         let reconciler = Reconciler::new(
             env.client.clone(),
+            env.cache.clone(),
             self.actuator,
             config,
             Some(metrics.clone()),
@@ -177,14 +181,17 @@ impl<K: ExtensionKind> Runnable for Registration<K> {
         let settings = ControllerSettings {
             name: self.name,
             types: self.types,
-            classes: env.options.extension_classes.clone(),
+            classes: env.options.classes(),
             ignore_operation_annotation: env.options.ignore_operation_annotation,
             max_concurrent_reconciles: env.concurrency,
             timeout: self.timeout,
         };
         let (synced, synced_rx) = watch::channel(false);
         env.readiness.track(synced_rx);
-        controller::run(env.client, reconciler, settings, metrics, synced, stop).await;
+        controller::run(
+            env.client, env.cache, reconciler, settings, metrics, synced, stop,
+        )
+        .await;
     }
 }
 
@@ -299,7 +306,7 @@ impl Manager {
             command = command.arg(
                 clap::Arg::new(flag.clone())
                     .long(flag)
-                    .value_parser(clap::value_parser!(u16).range(1..))
+                    .value_parser(clap::value_parser!(u16))
                     .help(format!("Parallel reconciles of the {name} controller (overrides --max-concurrent-reconciles)")),
             );
         }
@@ -323,7 +330,8 @@ impl Manager {
             .map(|c| (c.name().to_string(), c.flag_prefix().to_string()))
         {
             if let Some(n) = matches.get_one::<u16>(&Self::flag(&prefix)) {
-                self.concurrency.insert(name, *n);
+                // controller-runtime turns 0 into its default of 1.
+                self.concurrency.insert(name, (*n).max(1));
             }
         }
         (self, cli)
@@ -361,11 +369,11 @@ impl Manager {
 
     fn validate(&self, options: &Options) -> Result<BTreeSet<String>, RunError> {
         let known: BTreeSet<String> = self.controller_names().into_iter().collect();
-        for name in options
-            .controllers
-            .iter()
-            .chain(&options.disable_controllers)
-        {
+        let (wanted, disabled) = (
+            options.controller_list(),
+            options.disabled_controller_list(),
+        );
+        for name in wanted.iter().chain(&disabled) {
             if !known.contains(name) {
                 return Err(RunError::Config(format!(
                     "cannot enable unknown controller {name:?} (known: {known:?})"
@@ -374,8 +382,8 @@ impl Manager {
         }
         let enabled: BTreeSet<String> = known
             .iter()
-            .filter(|n| options.controllers.is_empty() || options.controllers.contains(n))
-            .filter(|n| !options.disable_controllers.contains(n))
+            .filter(|n| wanted.is_empty() || wanted.contains(n))
+            .filter(|n| !disabled.contains(n))
             .cloned()
             .collect();
         if options.leader_election
@@ -479,8 +487,11 @@ impl Manager {
             .into_iter()
             .filter(|c| enabled.contains(c.name()))
             .collect();
+        let cache = SeedCache::start(client.clone(), stop_rx.clone());
+        readiness.track_cache(cache.clone());
         let env = RunEnv {
             client: client.clone(),
+            cache,
             metrics: metrics.clone(),
             readiness: readiness.clone(),
             options: options.clone(),
@@ -507,7 +518,7 @@ impl Manager {
                     concurrency
                         .get(controller.name())
                         .copied()
-                        .unwrap_or(env.options.max_concurrent_reconciles),
+                        .unwrap_or(env.options.concurrency()),
                 );
                 tasks.spawn(controller.run(env, controllers_stop_rx.clone()));
             }

@@ -1,5 +1,6 @@
 //! The HTTP endpoints on axum: `/metrics`, and `/healthz` + `/readyz`.
 
+use crate::cache::SeedCache;
 use crate::metrics::Metrics;
 use axum::Router;
 use axum::extract::State;
@@ -11,10 +12,11 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Readiness: every started controller has listed its objects once.
+/// Readiness: every started controller, and the shared cache, has listed its objects once.
 #[derive(Clone, Default)]
 pub struct Readiness {
     synced: Arc<std::sync::Mutex<Vec<watch::Receiver<bool>>>>,
+    caches: Arc<std::sync::Mutex<Vec<SeedCache>>>,
 }
 
 impl Readiness {
@@ -26,13 +28,27 @@ impl Readiness {
             .push(synced);
     }
 
-    /// Whether all tracked controllers have synced.
+    /// Registers the shared Namespace and Cluster cache.
+    pub fn track_cache(&self, cache: SeedCache) {
+        self.caches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(cache);
+    }
+
+    /// Whether all tracked controllers and caches have synced.
     pub fn is_ready(&self) -> bool {
         self.synced
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .all(|s| *s.borrow())
+            && self
+                .caches
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .all(SeedCache::is_synced)
     }
 }
 

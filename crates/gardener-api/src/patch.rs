@@ -36,7 +36,9 @@ pub fn merge_diff(old: &Value, new: &Value) -> Value {
                     }
                     Some(new_value) if new_value != old_value => {
                         let value = match (old_value, new_value) {
-                            (Value::Object(_), Value::Object(_)) => merge_diff(old_value, new_value),
+                            (Value::Object(_), Value::Object(_)) => {
+                                merge_diff(old_value, new_value)
+                            }
                             _ => new_value.clone(),
                         };
                         patch.insert(key.clone(), value);
@@ -127,6 +129,9 @@ mod tests {
         );
         assert_eq!(merge_diff(&old, &old), json!({}));
         assert_eq!(status_patch(Some(&old), &old), None);
-        assert_eq!(status_patch(None, &json!({"a": 1})), Some(json!({"status": {"a": 1}})));
+        assert_eq!(
+            status_patch(None, &json!({"a": 1})),
+            Some(json!({"status": {"a": 1}}))
+        );
     }
 }

@@ -250,7 +250,8 @@ fn managed_resource_health_follows_gardenlet() {
 #[test]
 fn patch_builders_send_explicit_nulls() {
     let op = serde_json::from_value(json!({"description": "d", "lastUpdateTime": "2026-11-23T10:00:00Z", "progress": 100, "state": "Succeeded", "type": "Create"})).unwrap();
-    let current = json!({"lastError": {"description": "old", "codes": ["ERR_CONFIGURATION_PROBLEM"]}});
+    let current =
+        json!({"lastError": {"description": "old", "codes": ["ERR_CONFIGURATION_PROBLEM"]}});
     let patch = last_operation_patch(Some(&current), &op, LastErrorPatch::Clear, Some(4));
     assert_eq!(patch["status"]["lastError"], Value::Null);
     assert!(
@@ -351,21 +352,65 @@ fn odd_but_valid_objects_decode_like_go() {
                "metadata": {"name": "odd", "namespace": "shoot--foo--bar"}, "spec": spec, "status": status})
     };
     let table: Vec<(&str, Value)> = vec![
-        ("unknown class", ext(json!({"type": "t", "class": "moon"}), json!({}))),
-        ("empty class", ext(json!({"type": "t", "class": ""}), json!({}))),
-        ("unknown error code", ext(json!({"type": "t"}), json!({"lastError": {"description": "x", "codes": ["ERR_FROM_THE_FUTURE"]}}))),
-        ("condition without reason", ext(json!({"type": "t"}), json!({"conditions": [{"type": "A", "status": "True", "lastTransitionTime": "2026-11-23T10:00:00Z", "lastUpdateTime": "2026-11-23T10:00:00Z", "message": "m"}]}))),
-        ("condition with null time", ext(json!({"type": "t"}), json!({"conditions": [{"type": "A", "status": "Maybe", "lastTransitionTime": null, "lastUpdateTime": "2026-11-23T10:00:00Z", "reason": "r", "message": "m"}]}))),
-        ("LiveMigrate", ext(json!({"type": "t"}), json!({"lastOperation": {"description": "d", "lastUpdateTime": "2026-11-23T10:00:00Z", "progress": 5, "state": "Processing", "type": "LiveMigrate"}}))),
-        ("lastOperation without description and time", ext(json!({"type": "t"}), json!({"lastOperation": {"progress": 100, "state": "Succeeded", "type": "Reconcile"}}))),
+        (
+            "unknown class",
+            ext(json!({"type": "t", "class": "moon"}), json!({})),
+        ),
+        (
+            "empty class",
+            ext(json!({"type": "t", "class": ""}), json!({})),
+        ),
+        (
+            "unknown error code",
+            ext(
+                json!({"type": "t"}),
+                json!({"lastError": {"description": "x", "codes": ["ERR_FROM_THE_FUTURE"]}}),
+            ),
+        ),
+        (
+            "condition without reason",
+            ext(
+                json!({"type": "t"}),
+                json!({"conditions": [{"type": "A", "status": "True", "lastTransitionTime": "2026-11-23T10:00:00Z", "lastUpdateTime": "2026-11-23T10:00:00Z", "message": "m"}]}),
+            ),
+        ),
+        (
+            "condition with null time",
+            ext(
+                json!({"type": "t"}),
+                json!({"conditions": [{"type": "A", "status": "Maybe", "lastTransitionTime": null, "lastUpdateTime": "2026-11-23T10:00:00Z", "reason": "r", "message": "m"}]}),
+            ),
+        ),
+        (
+            "LiveMigrate",
+            ext(
+                json!({"type": "t"}),
+                json!({"lastOperation": {"description": "d", "lastUpdateTime": "2026-11-23T10:00:00Z", "progress": 5, "state": "Processing", "type": "LiveMigrate"}}),
+            ),
+        ),
+        (
+            "lastOperation without description and time",
+            ext(
+                json!({"type": "t"}),
+                json!({"lastOperation": {"progress": 100, "state": "Succeeded", "type": "Reconcile"}}),
+            ),
+        ),
         ("no type", ext(json!({}), json!({}))),
     ];
     for (name, value) in table {
-        let decoded: Extension = serde_json::from_value(value.clone())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let decoded: Extension =
+            serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let written = serde_json::to_value(&decoded).unwrap();
-        for path in ["/spec/class", "/status/lastError/codes", "/status/lastOperation/type"] {
-            assert_eq!(written.pointer(path), value.pointer(path), "{name}: {path} survives");
+        for path in [
+            "/spec/class",
+            "/status/lastError/codes",
+            "/status/lastOperation/type",
+        ] {
+            assert_eq!(
+                written.pointer(path),
+                value.pointer(path),
+                "{name}: {path} survives"
+            );
         }
     }
     let live: Extension = serde_json::from_value(ext(
@@ -386,6 +431,14 @@ fn odd_but_valid_objects_decode_like_go() {
                  "credentialsRotation": {"serviceAccountKey": {}}}, "units": [{"name": "a.service", "command": "reload"}]}
     }))
     .expect("in-place OSC decodes");
-    let rotation = osc.spec.in_place_updates.unwrap().credentials_rotation.unwrap();
-    assert_eq!(rotation.service_account_key.unwrap().last_initiation_time, None);
+    let rotation = osc
+        .spec
+        .in_place_updates
+        .unwrap()
+        .credentials_rotation
+        .unwrap();
+    assert_eq!(
+        rotation.service_account_key.unwrap().last_initiation_time,
+        None
+    );
 }

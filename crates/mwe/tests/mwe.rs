@@ -134,7 +134,7 @@ fn last(e: &Extension) -> Option<(LastOperationType, LastOperationState)> {
         .default_status
         .last_operation
         .as_ref()
-        .map(|l| (l.type_, l.state))
+        .map(|l| (l.type_.clone(), l.state.clone()))
 }
 
 async fn wait(
@@ -287,7 +287,8 @@ fn binary_rejects_bad_flags_and_reports_startup_errors() {
     // gardener-contract §11 item 61 at the binary level: invalid flags exit with clap's usage error.
     for bad in [
         "--log-level=trace",
-        "--lifecycle-max-concurrent-reconciles=0",
+        "--lifecycle-max-concurrent-reconciles=-1",
+        "--leader-election-resource-lock=configmaps",
         "--heartbeat-renew-interval-seconds=0",
     ] {
         let out = Command::new(bin).arg(bad).output().unwrap();
@@ -313,4 +314,49 @@ fn binary_rejects_bad_flags_and_reports_startup_errors() {
             .unwrap()
             .contains("/nonexistent/kubeconfig")
     );
+}
+
+/// The arguments Gardener's extension charts render (os-coreos, runtime-gvisor, shoot-flux), with
+/// default values and with every list empty: all parse, so the process gets as far as the client.
+#[test]
+fn binary_accepts_the_arguments_upstream_charts_render() {
+    let bin = env!("CARGO_BIN_EXE_gardener-extension-mwe");
+    let defaults = [
+        "--max-concurrent-reconciles=5",
+        "--heartbeat-namespace=extension-mwe",
+        "--heartbeat-renew-interval-seconds=30",
+        "--disable-controllers=heartbeat",
+        "--ignore-operation-annotation=false",
+        "--gardener-version=v1.149.0",
+        "--metrics-bind-address=:8080",
+        "--health-bind-address=:8081",
+        "--leader-election-resource-lock=leases",
+        "--extension-classes=shoot,seed",
+        "--self-hosted-shoot-cluster=false",
+        "--lifecycle-max-concurrent-reconciles=5",
+    ];
+    let empty = [
+        "--max-concurrent-reconciles=0",
+        "--disable-controllers=",
+        "--controllers=",
+        "--extension-classes=",
+        "--gardener-version=",
+        "--ignore-operation-annotation=true",
+        "--self-hosted-shoot-cluster",
+        "--lifecycle-max-concurrent-reconciles=0",
+    ];
+    for args in [&defaults[..], &empty[..]] {
+        let out = Command::new(bin)
+            .args(args)
+            .args(["--kubeconfig", "/nonexistent/kubeconfig"])
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("/nonexistent/kubeconfig"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

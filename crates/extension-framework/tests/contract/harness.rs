@@ -46,6 +46,9 @@ pub async fn until(mut condition: impl FnMut() -> bool) {
 pub struct Seed {
     pub server: RunningServer,
     pub client: Client,
+    /// A Namespace and Cluster cache of the seed, for code under test that reads one directly.
+    pub cache: extension_framework::cache::SeedCache,
+    _cache_stop: watch::Sender<bool>,
 }
 
 pub fn shoot(state: &str, annotations: Value) -> Value {
@@ -74,7 +77,14 @@ impl Seed {
             )
             .unwrap();
         let client = server.client().await.expect("client");
-        let seed = Self { server, client };
+        let (cache_stop, stop) = watch::channel(false);
+        let cache = extension_framework::cache::SeedCache::start(client.clone(), stop);
+        let seed = Self {
+            server,
+            client,
+            cache,
+            _cache_stop: cache_stop,
+        };
         seed.set_cluster(shoot("Succeeded", json!({}))).await;
         seed
     }
@@ -471,7 +481,7 @@ pub fn last_op(
         .default_status
         .last_operation
         .as_ref()
-        .map(|l| (l.type_, l.state))
+        .map(|l| (l.type_.clone(), l.state.clone()))
 }
 
 /// The Extension reconciler of type `t` without the controller around it (for tests that must
@@ -482,6 +492,7 @@ pub fn direct_reconciler(
 ) -> extension_framework::reconciler::Reconciler<Extension> {
     extension_framework::reconciler::Reconciler::new(
         seed.client.clone(),
+        seed.cache.clone(),
         Arc::new(probe.clone()),
         extension_framework::reconciler::ReconcilerConfig {
             name: "extension".into(),

@@ -44,7 +44,7 @@ fn state_of(e: &Extension) -> Option<State> {
         .default_status
         .last_operation
         .as_ref()
-        .map(|l| l.state)
+        .map(|l| l.state.clone())
 }
 
 #[tokio::test]

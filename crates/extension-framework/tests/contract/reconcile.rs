@@ -96,6 +96,20 @@ async fn item_05_06_operation_type_follows_last_operation() {
         .filter(|r| r.is_write() && r.resource == "extensions")
         .count();
     assert_eq!(writes, 1 + 3, "annotation removal, Processing, Succeeded");
+    // Reads: the framework GETs the object itself, fresh; Namespace and Cluster come from the
+    // shared cache. (The test actuator reads the object once more to record what it saw.)
+    let gets: Vec<String> = seed
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.verb == "get")
+        .map(|r| r.full_resource())
+        .collect();
+    assert_eq!(
+        gets,
+        ["extensions", "extensions"],
+        "1 GET by the framework, 1 by the probe"
+    );
     running.shutdown().await.unwrap();
 }
 

@@ -1,10 +1,10 @@
 //! Fields and enums shared by every extension kind (`DefaultSpec`, `DefaultStatus`).
 
+use crate::wire::{wire_enum, zero_time};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use crate::wire::{wire_enum, zero_time};
 
 /// The part of `.spec` every extension kind inlines.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

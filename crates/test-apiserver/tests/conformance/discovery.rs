@@ -71,6 +71,7 @@ async fn gardener_crds_install_and_clear_last_error_with_null() {
         type_: LastOperationType::Create,
     };
     let failed = last_operation_patch(
+        None,
         &op(LastOperationState::Error),
         LastErrorPatch::Set(&error),
         Some(1),
@@ -82,6 +83,7 @@ async fn gardener_crds_install_and_clear_last_error_with_null() {
     assert_eq!(
         with_error
             .status
+            .clone()
             .unwrap()
             .default_status
             .last_error
@@ -90,6 +92,11 @@ async fn gardener_crds_install_and_clear_last_error_with_null() {
         "Boom"
     );
     let succeeded = last_operation_patch(
+        with_error
+            .status
+            .as_ref()
+            .map(|s| serde_json::to_value(s).unwrap())
+            .as_ref(),
         &op(LastOperationState::Succeeded),
         LastErrorPatch::Clear,
         Some(1),
