@@ -6,12 +6,15 @@ use std::sync::Mutex;
 /// resourceVersions this controller wrote itself, per object. Their watch events carry no change
 /// from anyone else, so they never start a reconcile (controller-runtime would rerun and find
 /// nothing to do).
+///
+/// A resourceVersion stays known after its event arrived: a re-list after a watch expired shows
+/// the same version again, and it is still our own write, not someone else's change.
 #[derive(Debug, Default)]
 pub struct OwnWrites(Mutex<HashMap<String, VecDeque<String>>>);
 
 impl OwnWrites {
-    /// How many recent writes are remembered per object.
-    const PER_OBJECT: usize = 16;
+    /// How many recent writes are remembered per object (a reconcile writes at most 5 times).
+    const PER_OBJECT: usize = 8;
 
     /// Remembers that we wrote `rv` of `key`.
     pub fn record(&self, key: &str, rv: String) {
@@ -23,21 +26,13 @@ impl OwnWrites {
         }
     }
 
-    /// Whether `rv` of `key` was our write (forgetting it).
-    pub fn take(&self, key: &str, rv: &str) -> bool {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(list) = map.get_mut(key) else {
-            return false;
-        };
-        let Some(pos) = list.iter().position(|r| r == rv) else {
-            return false;
-        };
-        // Older entries can no longer show up as events.
-        list.drain(..=pos);
-        if list.is_empty() {
-            map.remove(key);
-        }
-        true
+    /// Whether `rv` of `key` is one of our recent writes.
+    pub fn is_own(&self, key: &str, rv: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .is_some_and(|list| list.iter().any(|r| r == rv))
     }
 
     /// Forgets a deleted object.
@@ -51,15 +46,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_write_is_taken_once_with_everything_older() {
+    fn writes_stay_known_until_pushed_out_or_forgotten() {
         let own = OwnWrites::default();
-        own.record("ns/a", "1".into());
-        own.record("ns/a", "2".into());
-        assert!(own.take("ns/a", "2"));
-        assert!(!own.take("ns/a", "1"), "older writes can no longer arrive");
-        assert!(!own.take("ns/a", "2"));
-        own.record("ns/b", "3".into());
-        own.forget("ns/b");
-        assert!(!own.take("ns/b", "3"));
+        for rv in 1..=9 {
+            own.record("ns/a", rv.to_string());
+        }
+        assert!(own.is_own("ns/a", "9"));
+        assert!(
+            own.is_own("ns/a", "9"),
+            "a re-list shows the same version again"
+        );
+        assert!(!own.is_own("ns/a", "1"), "only the last 8 are kept");
+        assert!(!own.is_own("ns/a", "10"));
+        own.forget("ns/a");
+        assert!(!own.is_own("ns/a", "9"));
     }
 }

@@ -116,7 +116,7 @@ impl EventFilter {
             .unwrap_or_else(|p| p.into_inner())
             .insert(key.clone(), now);
         let rv = object.resource_version().unwrap_or_default();
-        if self.own_writes.take(&key, &rv) {
+        if self.own_writes.is_own(&key, &rv) {
             return false;
         }
         let passes = match (self.mode, old) {
@@ -174,7 +174,7 @@ impl EventFilter {
             .unwrap_or_else(|p| p.into_inner())
             .remove(key)
             .unwrap_or_default();
-        deferred.iter().any(|rv| !self.own_writes.take(key, rv))
+        deferred.iter().any(|rv| !self.own_writes.is_own(key, rv))
     }
 
     /// Whether an object passes class, type and the mode's rule, and its shoot is not failed.
@@ -184,5 +184,62 @@ impl EventFilter {
         }
         self.observe(object)
             && shoot_not_failed(cache, &object.namespace().unwrap_or_default()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gardener_api::extensions::{DefaultSpec, Extension, ExtensionSpec};
+
+    fn ext(rv: &str, annotation: Option<&str>) -> Extension {
+        let mut e = Extension::new(
+            "a",
+            ExtensionSpec {
+                default_spec: DefaultSpec::of_type("t"),
+            },
+        );
+        e.metadata.namespace = Some("ns".into());
+        e.metadata.resource_version = Some(rv.into());
+        e.metadata.annotations = annotation.map(|a| {
+            [(
+                gardener_api::constants::OPERATION_ANNOTATION.to_string(),
+                a.to_string(),
+            )]
+            .into()
+        });
+        e
+    }
+
+    /// A re-list during a reconcile shows our own write again (its watch event was already seen):
+    /// that is no change by someone else, so no second reconcile follows.
+    #[test]
+    fn relisted_own_writes_trigger_nothing() {
+        let filter = EventFilter::new(Mode::OperationAnnotation, vec![], vec![]);
+        assert!(
+            filter.observe(&ext("1", Some("restore"))),
+            "gardenlet's request"
+        );
+        let key = key(&ext("1", None));
+        filter.begin(&key);
+        filter.own_writes().record(&key, "2".into());
+        assert!(
+            !filter.observe(&ext("2", Some("restore"))),
+            "watch event of our write"
+        );
+        assert!(
+            !filter.observe(&ext("2", Some("restore"))),
+            "the same version, re-listed"
+        );
+        assert!(!filter.end(&key), "nothing changed meanwhile");
+        filter.begin(&key);
+        assert!(
+            !filter.observe(&ext("3", Some("reconcile"))),
+            "held back while running"
+        );
+        assert!(
+            filter.end(&key),
+            "a foreign change during the reconcile reruns it"
+        );
     }
 }

@@ -331,3 +331,105 @@ async fn item_02_27_wait_for_state_does_nothing_and_restore_with_deletion_delete
     );
     running.shutdown().await.unwrap();
 }
+
+/// One gardenlet request is one actuator call: a restore found at start-up runs once, and nothing
+/// afterwards overwrites its `Restore` record.
+#[tokio::test]
+async fn restore_after_restart_runs_exactly_once() {
+    let seed = Seed::new().await;
+    let probe = Probe::new();
+    let api = seed.extensions(NS);
+    let mut restoring = extension("res", &[("gardener.cloud/operation", "restore")]);
+    restoring.metadata.finalizers = Some(vec!["extensions.gardener.cloud/t".into()]);
+    create(&api, &restoring).await;
+    set_status(&seed, "res", json!({"state": {"saved": "value"}})).await;
+    let history = seed.history::<Extension>(NS, "res").await;
+    let running = seed.start(extension_manager(&probe, Duration::ZERO)).await;
+    history
+        .wait(|e: &Extension| {
+            last_op(e) == Some((Op::Restore, State::Succeeded))
+                && !e.annotations().contains_key("gardener.cloud/operation")
+        })
+        .await;
+    // A later object passes through the same queue; once it is done, any rerun of "res" would be.
+    create(&api, &extension("later", &[])).await;
+    seed.wait(NS, "later", |e: &Extension| {
+        last_op(e) == Some((Op::Create, State::Succeeded))
+    })
+    .await;
+    let calls: Vec<(String, &str)> = probe
+        .calls()
+        .into_iter()
+        .map(|c| (c.name, c.method))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("res".to_string(), "restore"),
+            ("later".to_string(), "reconcile")
+        ]
+    );
+    assert_eq!(
+        last_op(&api.get("res").await.unwrap()),
+        Some((Op::Restore, State::Succeeded))
+    );
+    running.shutdown().await.unwrap();
+}
+
+/// A re-list around a restore shows our own earlier writes again; they are not someone else's
+/// change, so they trigger no second reconcile that would overwrite the `Restore` record. (The
+/// in-flight case is `predicate::tests::relisted_own_writes_trigger_nothing`.)
+#[tokio::test]
+async fn relist_during_restore_triggers_no_second_reconcile() {
+    let seed = Seed::new().await;
+    let probe = Probe::new();
+    probe.then("restore", Step::Sleep(Duration::from_millis(200)));
+    let api = seed.extensions(NS);
+    let mut restoring = extension("res", &[("gardener.cloud/operation", "restore")]);
+    restoring.metadata.finalizers = Some(vec!["extensions.gardener.cloud/t".into()]);
+    create(&api, &restoring).await;
+    let running = seed.start(extension_manager(&probe, Duration::ZERO)).await;
+    probe.wait_calls(1).await;
+    // The watch ends and cannot resume, its resourceVersion compacted away (410 Gone): the
+    // controller lists again.
+    seed.server
+        .apply_yaml(
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bump\n  namespace: {NS}\n"
+            ),
+            "bump",
+        )
+        .unwrap();
+    seed.server.compact();
+    seed.server.close_watches();
+    let relisted = || {
+        seed.server
+            .requests()
+            .iter()
+            .filter(|r| r.verb == "list" && r.resource == "extensions")
+            .count()
+            >= 2
+    };
+    until(relisted).await;
+    seed.wait(NS, "res", |e: &Extension| {
+        last_op(e) == Some((Op::Restore, State::Succeeded))
+            && !e.annotations().contains_key("gardener.cloud/operation")
+    })
+    .await;
+    create(&api, &extension("later", &[])).await;
+    seed.wait(NS, "later", |e: &Extension| {
+        last_op(e) == Some((Op::Create, State::Succeeded))
+    })
+    .await;
+    assert_eq!(
+        probe.methods(),
+        ["restore", "reconcile"],
+        "{:?}",
+        probe.calls()
+    );
+    assert_eq!(
+        last_op(&api.get("res").await.unwrap()),
+        Some((Op::Restore, State::Succeeded))
+    );
+    running.shutdown().await.unwrap();
+}
