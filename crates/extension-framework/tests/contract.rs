@@ -16,6 +16,8 @@ mod healthcheck;
 mod managed_resources;
 #[path = "contract/migration.rs"]
 mod migration;
+#[path = "contract/odd.rs"]
+mod odd;
 #[path = "contract/osc.rs"]
 mod osc;
 #[path = "contract/process.rs"]
