@@ -27,7 +27,8 @@
 //!   conflicts), delete (finalizers and `deletionTimestamp`, preconditions), deletecollection.
 //! * The status subresource: the main endpoint ignores `.status`, `/status` changes only `.status`.
 //! * CRDs registered live through `apiextensions.k8s.io/v1` with `Established` conditions and
-//!   structural-schema validation, pruning and defaulting (422 `Invalid`).
+//!   structural-schema validation, pruning and defaulting (422 `Invalid`), and their CEL rules
+//!   (`x-kubernetes-validations`, with `oldSelf` transition rules on updates).
 //! * Discovery (`/version`, `/api`, `/apis`, group and resource lists).
 //! * Errors as `Status` objects with the reasons kube-rs matches on.
 //! * Test hooks: a request log ([`RunningServer::requests`]), fault injection
@@ -38,8 +39,12 @@
 //! The conformance suite (`tests/conformance.rs`) runs unchanged against a real cluster with
 //! `TEST_K8S=kubeconfig`; where the fake deliberately differs, that is listed here and nowhere else:
 //! * JSON only: no protobuf, no `/openapi`, so `kubectl` works through `kubectl --raw` only.
-//! * No admission (webhooks, CEL `x-kubernetes-validations`), no RBAC, no garbage collection of
+//! * No admission webhooks or ValidatingAdmissionPolicies, no RBAC, no garbage collection of
 //!   ownerReferences, no controllers (Deployments never get Pods).
+//! * CEL rules are evaluated by the `cel` crate without Kubernetes' CEL library extensions
+//!   (`isSorted`, `url`, `quantity`, ...), type checking or cost limits; a rule it cannot compile or
+//!   evaluate is skipped, not rejected. Rules below arrays see no `oldSelf` (real servers correlate
+//!   `x-kubernetes-list-type: map` items), and the message's value is the OpenAPI type name.
 //! * Schema validation ignores `pattern` and `format`; built-in kinds are not schema-validated.
 //! * Server-side apply owns lists as a whole (no list-map merge by key); strategic merge patches
 //!   are applied as JSON merge patches.
@@ -51,6 +56,7 @@
 //! * Namespace deletion removes content immediately (objects with finalizers wait), with no
 //!   `NamespaceDeletionContentFailure` conditions.
 
+mod cel;
 pub mod error;
 mod http;
 pub mod patch;

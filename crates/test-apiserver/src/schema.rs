@@ -3,8 +3,8 @@
 //!
 //! Covered: `type`, `properties`, `additionalProperties`, `items`, `required`, `enum`, `nullable`,
 //! `default`, min/max (length, items, value), `x-kubernetes-preserve-unknown-fields`,
-//! `x-kubernetes-int-or-string` and `x-kubernetes-embedded-resource`. Not covered: `pattern`, `format`,
-//! CEL rules (`x-kubernetes-validations`).
+//! `x-kubernetes-int-or-string` and `x-kubernetes-embedded-resource`. Not covered: `pattern`, `format`.
+//! CEL rules (`x-kubernetes-validations`) are evaluated by the `cel` module.
 
 use serde_json::{Map, Value};
 

@@ -552,7 +552,7 @@ impl Store {
             body.as_object_mut().expect("object").remove("status");
         }
         self.default_builtin(rt, &mut body);
-        self.validate(rt, &name, &mut body)?;
+        self.validate(rt, &name, &mut body, None)?;
         let writer = Writer {
             manager: &opts.manager,
             subresource: "",
@@ -635,10 +635,17 @@ impl Store {
         }
     }
 
-    fn validate(&self, rt: &ResourceType, name: &str, body: &mut Value) -> ApiResult<()> {
+    fn validate(
+        &self,
+        rt: &ResourceType,
+        name: &str,
+        body: &mut Value,
+        old: Option<&Value>,
+    ) -> ApiResult<()> {
         let mut causes = Vec::new();
         if let Some(schema) = &rt.schema {
             causes = schema::validate_and_prune(schema, body);
+            crate::cel::check_rules(schema, body, old, &mut causes);
         }
         if rt.plural == "secrets" && rt.group.is_empty() {
             for (key, value) in body
@@ -917,7 +924,7 @@ impl Store {
             old["metadata"]["resourceVersion"].clone(),
         );
         Self::merge_string_data(rt, &mut new);
-        self.validate(rt, name, &mut new)?;
+        self.validate(rt, name, &mut new, Some(&old))?;
         let deleting = old.pointer("/metadata/deletionTimestamp").is_some();
         if deleting {
             let before = finalizers(&old);

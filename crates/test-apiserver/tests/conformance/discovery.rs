@@ -132,5 +132,42 @@ async fn gardener_crds_install_and_clear_last_error_with_null() {
             .await,
     );
     assert_eq!(reason, "Invalid");
+
+    // Gardener's CRDs take any class (a Go string type), then keep it: CEL `self == oldSelf`.
+    for (name, class) in [("moon", "moon"), ("empty", "")] {
+        let object = serde_json::json!({"apiVersion": "extensions.gardener.cloud/v1alpha1", "kind": "Extension",
+            "metadata": {"name": name}, "spec": {"type": "other", "class": class}});
+        dynamic
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(object).unwrap(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("class {class:?} is accepted: {e}"));
+    }
+    let change = dynamic
+        .patch(
+            "moon",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"class": "seed"}})),
+        )
+        .await;
+    let Err(kube::Error::Api(status)) = change else {
+        panic!("a class change is rejected: {change:?}");
+    };
+    assert_eq!((status.reason.as_str(), status.code), ("Invalid", 422));
+    assert!(
+        status.message.contains("spec.class") && status.message.contains("Value is immutable"),
+        "{}",
+        status.message
+    );
+    dynamic
+        .patch(
+            "moon",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"class": "moon", "type": "other2"}})),
+        )
+        .await
+        .expect("an unchanged class passes the rule");
     ctx.cleanup().await;
 }
