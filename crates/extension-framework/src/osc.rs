@@ -204,3 +204,55 @@ pub(crate) async fn write_output(
         source: e.into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gardener_api::extensions::{OperatingSystemConfigSpec, OsUpdate};
+
+    fn osc(status: Value) -> OperatingSystemConfig {
+        let mut osc = OperatingSystemConfig::new("o", OperatingSystemConfigSpec::default());
+        osc.status = serde_json::from_value(status).unwrap();
+        osc
+    }
+
+    fn update(args: Option<Vec<&str>>) -> InPlaceUpdatesStatus {
+        InPlaceUpdatesStatus {
+            os_update: Some(OsUpdate {
+                command: "/bin/update".into(),
+                args: args.map(|a| a.into_iter().map(String::from).collect()),
+            }),
+        }
+    }
+
+    #[test]
+    fn output_fields_are_set_changed_and_removed_as_go_diffs() {
+        let current = osc(
+            json!({"inPlaceUpdates": {"osUpdate": {"command": "/bin/update", "args": ["--old"]}},
+            "extensionUnits": [{"name": "a.service"}]}),
+        );
+        let output = OscOutput {
+            in_place_updates: Some(update(None)),
+            ..OscOutput::default()
+        };
+        assert_eq!(
+            output_status_patch(&current, &output, Some(("s", "ns"))),
+            Some(json!({"status": {
+                "inPlaceUpdates": {"osUpdate": {"args": null}},
+                "extensionUnits": null,
+                "cloudConfig": {"secretRef": {"name": "s", "namespace": "ns"}},
+            }})),
+            "stale args and units removed, secret reference set"
+        );
+        let same = OscOutput {
+            in_place_updates: Some(update(Some(vec!["--old"]))),
+            extension_units: current.status.as_ref().unwrap().extension_units.clone(),
+            ..OscOutput::default()
+        };
+        assert_eq!(
+            output_status_patch(&current, &same, None),
+            None,
+            "no change, no write"
+        );
+    }
+}

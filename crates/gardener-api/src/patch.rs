@@ -134,4 +134,77 @@ mod tests {
             Some(json!({"status": {"a": 1}}))
         );
     }
+
+    fn op(state: &str) -> LastOperation {
+        serde_json::from_value(
+            json!({"description": "d", "lastUpdateTime": "2026-11-23T10:00:00Z",
+            "progress": 50, "state": state, "type": "Reconcile"}),
+        )
+        .unwrap()
+    }
+
+    fn error(codes: Option<Vec<&str>>) -> LastError {
+        LastError {
+            description: "Boom".into(),
+            task_id: None,
+            codes: codes.map(|c| c.into_iter().map(Into::into).collect()),
+            last_update_time: None,
+        }
+    }
+
+    /// Every `StatusUpdater` transition of `lastError` and `observedGeneration`: set, changed, removed.
+    #[test]
+    fn status_field_transitions_send_go_diffs() {
+        let old_op = json!(op("Processing"));
+        let with = |codes: Option<Vec<&str>>| json!({"lastOperation": old_op, "lastError": error(codes), "observedGeneration": 1});
+        let (plain, unauthorized) = (error(None), error(Some(vec!["ERR_INFRA_UNAUTHORIZED"])));
+        let cases: Vec<(&str, Value, LastErrorPatch, Option<i64>, Value)> = vec![
+            (
+                "error set",
+                json!({"lastOperation": old_op}),
+                LastErrorPatch::Set(&plain),
+                Some(1),
+                json!({"lastError": {"description": "Boom"}, "observedGeneration": 1}),
+            ),
+            (
+                "codes removed",
+                with(Some(vec!["ERR_CONFIGURATION_PROBLEM"])),
+                LastErrorPatch::Set(&plain),
+                Some(1),
+                json!({"lastError": {"codes": null}}),
+            ),
+            (
+                "codes changed",
+                with(Some(vec!["ERR_CONFIGURATION_PROBLEM"])),
+                LastErrorPatch::Set(&unauthorized),
+                Some(2),
+                json!({"lastError": {"codes": ["ERR_INFRA_UNAUTHORIZED"]}, "observedGeneration": 2}),
+            ),
+            (
+                "error kept while processing",
+                with(Some(vec!["ERR_CONFIGURATION_PROBLEM"])),
+                LastErrorPatch::Keep,
+                None,
+                json!({}),
+            ),
+            (
+                "error cleared",
+                with(None),
+                LastErrorPatch::Clear,
+                Some(1),
+                json!({"lastError": null}),
+            ),
+        ];
+        for (name, current, change, generation, want) in cases {
+            let new_op = op("Error");
+            let patch = last_operation_patch(Some(&current), &new_op, change, generation);
+            let mut status = patch["status"].as_object().unwrap().clone();
+            assert_eq!(
+                status.remove("lastOperation"),
+                Some(json!({"state": "Error"})),
+                "{name}"
+            );
+            assert_eq!(Value::Object(status), want, "{name}");
+        }
+    }
 }

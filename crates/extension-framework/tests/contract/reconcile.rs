@@ -197,6 +197,7 @@ async fn item_09_10_error_codes_from_the_chain() {
             ])
         })),
     );
+    probe.then("reconcile", Step::Fail("plain".into()));
     let running = seed.start(extension_manager(&probe, Duration::ZERO)).await;
     let api = seed.extensions(NS);
     create(&api, &extension("codes", &[])).await;
@@ -218,6 +219,17 @@ async fn item_09_10_error_codes_from_the_chain() {
             ])
     })
     .await;
+    // A later error without codes leaves none behind: gardenlet must not see a stale
+    // non-retryable code (Go's MergeFrom diff sends `codes: null`).
+    let plain = seed
+        .wait(NS, "codes", |e: &Extension| {
+            e.status
+                .as_ref()
+                .and_then(|s| s.default_status.last_error.as_ref())
+                .is_some_and(|l| l.description.ends_with("plain"))
+        })
+        .await;
+    assert_eq!(codes(&plain), None);
     running.shutdown().await.unwrap();
 }
 
