@@ -69,7 +69,13 @@ impl SeedCache {
             futures::future::ready(match e {
                 Ok(e) => Some(e),
                 Err(error) => {
-                    tracing::error!(controller = "cache", resource = "namespaces", error = %watch::error_chain(&error), "Watch failed, retrying");
+                    tracing::error!(
+                        controller = "cache",
+                        kind = "Namespace",
+                        resource = "namespaces",
+                        error = %watch::error_chain(&error),
+                        "Watch failed, retrying"
+                    );
                     None
                 }
             })

@@ -114,6 +114,7 @@ fn decoded<K: Resource<DynamicType = ()>>(object: Lenient<K>, controller: &str) 
         Lenient::Undecodable { metadata, error } => {
             tracing::error!(
                 controller,
+                kind = %K::kind(&()),
                 resource = %resource_name::<K>(),
                 name = metadata.name.as_deref().unwrap_or_default(),
                 namespace = metadata.namespace.as_deref().unwrap_or_default(),
@@ -151,6 +152,7 @@ where
                 Err(error) => {
                     tracing::error!(
                         controller = %controller,
+                        kind = %K::kind(&()),
                         resource = %resource_name::<K>(),
                         error = %error_chain(&error),
                         "Watch failed, retrying"

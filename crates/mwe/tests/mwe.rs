@@ -360,3 +360,45 @@ fn binary_accepts_the_arguments_upstream_charts_render() {
         );
     }
 }
+
+/// When the API server goes away, the error lines say which controller and resource failed and
+/// why, down to the refused connection, in Gardener's JSON shape.
+#[tokio::test]
+async fn watch_errors_name_controller_resource_and_cause() {
+    let server = seed(true).await;
+    let mut binary = Binary::start(&server);
+    let api: Api<Extension> = Api::namespaced(server.client().await.unwrap(), NS);
+    api.create(&PostParams::default(), &mwe("up", "mwe"))
+        .await
+        .unwrap();
+    within(kube::runtime::wait::await_condition(
+        api,
+        "up",
+        |e: Option<&Extension>| e.and_then(|e| e.status.as_ref()).is_some(),
+    ))
+    .await
+    .unwrap();
+    server.shutdown();
+    let line = binary.expect("Watch failed, retrying").await;
+    assert_eq!(line["level"], "error");
+    assert!(
+        line["controller"].is_string() && line["kind"].is_string(),
+        "{line}"
+    );
+    let resource = line["resource"].as_str().unwrap();
+    assert!(
+        [
+            "extensions.extensions.gardener.cloud",
+            "namespaces",
+            "clusters.extensions.gardener.cloud"
+        ]
+        .contains(&resource),
+        "{line}"
+    );
+    let error = line["error"].as_str().unwrap();
+    assert!(
+        error.contains("refused") || error.contains("closed") || error.contains("reset"),
+        "the cause chain reaches the socket error: {error}"
+    );
+    assert!(binary.terminate().await.success());
+}
