@@ -6,6 +6,8 @@ mod harness;
 #[path = "contract/wire.rs"]
 mod wire;
 
+#[path = "contract/building_blocks.rs"]
+mod building_blocks;
 #[path = "contract/deletion.rs"]
 mod deletion;
 #[path = "contract/filters.rs"]

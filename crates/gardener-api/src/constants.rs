@@ -50,3 +50,6 @@ pub const SHOOT_NO_CLEANUP_LABEL: &str = "shoot.gardener.cloud/no-cleanup";
 pub const DELETION_PROTECTED_LABEL: &str = "gardener.cloud/deletion-protected";
 /// ControllerRegistration annotation propagated to the extension namespace.
 pub const POD_SECURITY_ENFORCE_ANNOTATION: &str = "security.gardener.cloud/pod-security-enforce";
+/// Prefix gardenlet gives the copies of a shoot's `spec.resources[]` in the shoot namespace
+/// (`v1beta1constants.ReferencedResourcesPrefix`).
+pub const REFERENCED_RESOURCES_PREFIX: &str = "ref-";
