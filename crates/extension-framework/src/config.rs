@@ -269,13 +269,79 @@ pub fn load_file<T: VersionedConfig>(file: &Path) -> Result<T, ConfigError> {
     decode(&value, &FieldPath::default())
 }
 
+/// The extension's `--config`, loaded by the [`Manager`](crate::Manager) at start-up.
+///
+/// Create it before the actuator, hand a clone to the actuator and register it with
+/// [`Manager::config_file`](crate::Manager::config_file). Until a file is loaded (or when no
+/// `--config` is given) it holds the type's defaults. A file that does not load or validate stops
+/// the start-up with the field paths of its errors.
+pub struct ConfigFile<T> {
+    current: std::sync::Arc<std::sync::RwLock<std::sync::Arc<T>>>,
+}
+
+impl<T> Clone for ConfigFile<T> {
+    fn clone(&self) -> Self {
+        Self {
+            current: self.current.clone(),
+        }
+    }
+}
+
+impl<T: VersionedConfig + Default + Send + Sync + 'static> Default for ConfigFile<T> {
+    fn default() -> Self {
+        let mut defaults = T::default();
+        defaults.set_defaults();
+        Self {
+            current: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(defaults))),
+        }
+    }
+}
+
+impl<T: VersionedConfig + Default + Send + Sync + 'static> ConfigFile<T> {
+    /// A handle holding the defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The configuration in force.
+    pub fn get(&self) -> std::sync::Arc<T> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Loads `file` (or keeps the defaults for `None`).
+    ///
+    /// # Errors
+    /// As [`load_file`]; the handle keeps what it had.
+    pub fn load(&self, file: Option<&Path>) -> Result<(), ConfigError> {
+        let Some(file) = file else {
+            return Ok(());
+        };
+        let loaded = load_file::<T>(file)?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(loaded);
+        Ok(())
+    }
+}
+
+/// What the manager keeps of a registered [`ConfigFile`]: a loader that ignores the type.
+pub(crate) type ConfigLoader = Box<dyn Fn(Option<&Path>) -> Result<(), ConfigError> + Send + Sync>;
+
+impl<T: VersionedConfig + Default + Send + Sync + 'static> ConfigFile<T> {
+    pub(crate) fn loader(&self) -> ConfigLoader {
+        let handle = self.clone();
+        Box::new(move |file| handle.load(file))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde::Deserialize;
     use serde_json::json;
 
-    #[derive(Debug, Deserialize, PartialEq)]
+    #[derive(Debug, Default, Deserialize, PartialEq)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     struct Config {
         #[serde(default)]

@@ -88,6 +88,9 @@ pub struct Options {
     /// Namespace of the heartbeat Lease (default: the leader-election namespace).
     #[arg(long)]
     pub heartbeat_namespace: Option<String>,
+    /// The extension's configuration file (only for extensions that take one).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Renew interval of the heartbeat Lease in seconds (> 0).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub heartbeat_renew_interval_seconds: u32,

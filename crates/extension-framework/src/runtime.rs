@@ -214,6 +214,7 @@ impl<K: ExtensionKind> Runnable for Registration<K> {
 pub struct Manager {
     name: String,
     controllers: Vec<Box<dyn Runnable>>,
+    config: Option<crate::config::ConfigLoader>,
     concurrency: BTreeMap<String, u16>,
     leader_timings: Timings,
 }
@@ -224,6 +225,7 @@ impl Manager {
         Self {
             name: name.into(),
             controllers: Vec::new(),
+            config: None,
             concurrency: BTreeMap::new(),
             leader_timings: Timings::default(),
         }
@@ -237,6 +239,15 @@ impl Manager {
     /// Adds any controller.
     pub fn with(mut self, controller: impl Runnable) -> Self {
         self.controllers.push(Box::new(controller));
+        self
+    }
+
+    /// Loads `--config` into `file` at start-up; without this, `--config` is rejected.
+    pub fn config_file<T>(mut self, file: crate::config::ConfigFile<T>) -> Self
+    where
+        T: crate::config::VersionedConfig + Default + Send + Sync + 'static,
+    {
+        self.config = Some(file.loader());
         self
     }
 
@@ -368,6 +379,21 @@ impl Manager {
     }
 
     fn validate(&self, options: &Options) -> Result<BTreeSet<String>, RunError> {
+        match (&self.config, options.config.as_deref()) {
+            (Some(load), file) => load(file).map_err(|e| {
+                RunError::Config(format!(
+                    "--config {}: {e}",
+                    file.map(|f| f.display().to_string()).unwrap_or_default()
+                ))
+            })?,
+            (None, Some(file)) => {
+                return Err(RunError::Config(format!(
+                    "--config {}: this extension takes no configuration file",
+                    file.display()
+                )));
+            }
+            (None, None) => {}
+        }
         let known: BTreeSet<String> = self.controller_names().into_iter().collect();
         let (wanted, disabled) = (
             options.controller_list(),

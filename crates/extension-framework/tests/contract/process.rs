@@ -397,3 +397,72 @@ async fn in_progress_gauges_follow_running_reconciles() {
     .await;
     running.shutdown().await.unwrap();
 }
+
+/// `--config` is loaded, defaulted and validated before anything runs; a bad file stops the
+/// start-up with its field path, and an extension without a configuration rejects the flag.
+#[tokio::test]
+async fn config_file_is_validated_at_start_up() {
+    use extension_framework::config::{ConfigFile, FieldError, FieldPath, VersionedConfig};
+
+    #[derive(Debug, Default, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct NtpConfig {
+        #[serde(default)]
+        servers: Vec<String>,
+    }
+    impl VersionedConfig for NtpConfig {
+        const API_VERSION: &'static str = "test.config.gardener.cloud/v1alpha1";
+        const KIND: &'static str = "NtpConfig";
+        fn validate(&self, path: &FieldPath) -> Vec<FieldError> {
+            self.servers
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.is_empty())
+                .map(|(i, _)| FieldError::required(path.child("servers").index(i)))
+                .collect()
+        }
+    }
+
+    let seed = Seed::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: test.config.gardener.cloud/v1alpha1\nkind: NtpConfig\nservers: [a, '']\n",
+    )
+    .unwrap();
+    let mut options = seed.options();
+    options.config = Some(file.clone());
+    let config = ConfigFile::<NtpConfig>::new();
+    let err = Manager::new("test")
+        .config_file(config.clone())
+        .start(options.clone(), seed.client.clone())
+        .await
+        .err()
+        .expect("a bad file stops the start-up");
+    assert!(
+        err.to_string().ends_with("servers[1]: Required value"),
+        "{err}"
+    );
+    let err = Manager::new("test")
+        .start(options.clone(), seed.client.clone())
+        .await
+        .err()
+        .expect("no configuration, no --config");
+    assert!(
+        err.to_string().contains("takes no configuration file"),
+        "{err}"
+    );
+    std::fs::write(
+        &file,
+        "apiVersion: test.config.gardener.cloud/v1alpha1\nkind: NtpConfig\nservers: [a]\n",
+    )
+    .unwrap();
+    let running = Manager::new("test")
+        .config_file(config.clone())
+        .start(options, seed.client.clone())
+        .await
+        .unwrap();
+    assert_eq!(config.get().servers, ["a"]);
+    running.shutdown().await.unwrap();
+}
