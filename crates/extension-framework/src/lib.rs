@@ -4,25 +4,33 @@
 //! responsible extension to report back in `.status`. This crate gives an extension everything
 //! gardenlet expects, so that an extension author only implements an [`Actuator`]:
 //!
-//! * **Operation annotations** ([`reconciler`]): `reconcile` is removed before the actuator runs,
+//! * **Operation annotations**: `reconcile` is removed before the actuator runs,
 //!   `migrate`/`restore` after they succeed, `wait-for-state` does nothing; the operation type
 //!   follows `ComputeOperationType`, migrated objects stay inert.
-//! * **Status** ([`reconciler`], [`gardener_api::patch`]): `lastOperation` Processing (1) → Succeeded
-//!   (100) or Error (50), `lastError` with error codes collected from the [`Error`] chain and
-//!   cleared with an explicit `null`, `observedGeneration`.
+//! * **Status** ([`gardener_api::patch`]): `lastOperation` Processing (1) → Succeeded (100) or
+//!   Error (50), `lastError` with error codes collected from the [`Error`] chain; every status write
+//!   is the JSON merge patch Go's `MergeFrom` diff sends, explicit `null`s included.
 //! * **Finalizers**: added with an optimistic lock before work, own finalizer removed after delete,
 //!   all finalizers removed after migrate.
-//! * **Admission** ([`predicate`]): the operation-annotation predicate (or generation changes with
+//! * **Admission**: the operation-annotation predicate (or generation changes with
 //!   `--ignore-operation-annotation`), class and type filters, failed-shoot skip, restart semantics.
-//!   Events caused by the controller's own writes do not trigger reruns.
-//! * **Queue** ([`controller`]): per-object exclusivity, controller-runtime's exponential backoff,
-//!   requeue-after errors, a 3-minute deadline per reconcile, panics contained as Error status.
+//!   Events caused by the controller's own writes (also when a re-list shows them again) do not
+//!   trigger reruns.
+//! * **Reads** ([`cache`], [`cluster`]): Namespaces and Clusters come from watch-backed stores shared
+//!   by all controllers; a reconcile GETs only its object. Objects are read like Go reads them
+//!   ([`gardener_api::wire`]), and one that does not decode is logged and skipped, never failing a
+//!   watch.
+//! * **Queue**: per-object exclusivity, controller-runtime's exponential backoff, requeue-after
+//!   errors, a 3-minute deadline per reconcile, panics contained as Error status.
 //! * **OperatingSystemConfig output** ([`osc`]): the `osc-result-<name>` Secret and status fields.
-//! * **ManagedResources** ([`managed_resources`]), **health checks** ([`healthcheck`]), the
-//!   **heartbeat** Lease ([`heartbeat`]), **leader election** ([`leader`]).
-//! * **Process** ([`runtime`], [`options`], [`logging`], [`server`], [`metrics`]): Gardener's flags,
-//!   JSON logs in Gardener's shape, `/metrics` with controller-runtime's metric names, `/healthz`
-//!   and `/readyz`, graceful shutdown on SIGTERM.
+//! * **Building blocks** for actuators: [`config`] (typed `providerConfig` and `--config`),
+//!   [`registry`] and [`managed_resources`] (objects for the shoot), [`image_vector`],
+//!   [`referenced`] (Secrets from the shoot's `spec.resources`), [`healthcheck`] (ManagedResource,
+//!   Deployment and DaemonSet checks), [`format`](mod@format) (Go's text formats).
+//! * **Process** ([`runtime`], [`options`], [`logging`], [`server`], [`metrics`], [`heartbeat`],
+//!   [`leader`]): Gardener's flags, JSON logs in Gardener's shape, `/metrics` with
+//!   controller-runtime's metric names, `/healthz` and `/readyz`, the heartbeat Lease, leader
+//!   election, graceful shutdown on SIGTERM.
 //!
 //! Per-kind differences (finalizer, Cluster requirement, resync, OSC output) are data on
 //! [`ExtensionKind`], implemented for `Extension`, `ContainerRuntime` and `OperatingSystemConfig`.
@@ -93,7 +101,7 @@ pub mod cache;
 pub mod client;
 pub mod cluster;
 pub mod config;
-pub mod controller;
+mod controller;
 pub mod error;
 pub mod format;
 pub mod healthcheck;
@@ -104,20 +112,29 @@ pub mod leader;
 pub mod logging;
 pub mod managed_resources;
 pub mod metrics;
-pub mod operation;
+mod operation;
 pub mod options;
 pub mod osc;
 mod output;
 mod own_writes;
-pub mod predicate;
-pub mod reconciler;
+mod predicate;
+mod reconciler;
 pub mod referenced;
 pub mod registry;
 pub mod runtime;
 pub mod server;
 mod watch;
 
+pub use operation::Operation;
 pub use watch::error_chain;
+
+/// Internals reachable for the framework's own integration tests (feature `test-util`): the
+/// reconciler without its controller, and the admission filter. Not part of the extension API.
+#[cfg(feature = "test-util")]
+pub mod testing {
+    pub use crate::predicate::{EventFilter, Mode, Snapshot};
+    pub use crate::reconciler::{Outcome, Reconciler, ReconcilerConfig};
+}
 
 pub use actuator::{Actuator, ClusterContext, Context};
 pub use error::Error;

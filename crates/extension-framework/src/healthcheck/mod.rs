@@ -1,8 +1,10 @@
 //! Health checks: conditions such as `SystemComponentsHealthy` on extension objects, refreshed every
 //! sync period (gardener-contract §6.2). gardenlet copies them into the Shoot's conditions.
 //!
-//! * [`condition`]: from check results to a condition, with upstream's exact messages.
-//! * [`checks`]: the built-in checks (ManagedResource, Deployment and DaemonSet through it).
+//! * From check results to a condition, with upstream's exact messages: [`aggregate`],
+//!   [`build_condition`].
+//! * The built-in checks: [`ManagedResourceCheck`], and [`WorkloadCheck`] for Deployments and
+//!   DaemonSets in the shoot, read through the ManagedResource that delivers them.
 //! * This module: the [`HealthCheck`] trait and the controller ([`HealthCheckRegistration`]).
 
 mod checks;

@@ -1,7 +1,7 @@
 //! Checklist items 28–39: failed shoots, Cluster lookup, class/type filters and event admission.
 
 use crate::harness::*;
-use extension_framework::predicate::{EventFilter, Mode};
+use extension_framework::testing::{EventFilter, Mode};
 use gardener_api::extensions::{
     ContainerRuntime, Extension, ExtensionClass, LastOperationState as State,
     LastOperationType as Op,
@@ -52,7 +52,7 @@ async fn item_28_failed_shoot_is_skipped_by_reconciler_and_predicate() {
         .reconcile(std::sync::Arc::new(untouched))
         .await
         .unwrap();
-    assert_eq!(outcome, extension_framework::reconciler::Outcome::Done);
+    assert_eq!(outcome, extension_framework::testing::Outcome::Done);
     assert_eq!(probe.calls().len(), 1);
     running.shutdown().await.unwrap();
 }

@@ -489,12 +489,12 @@ pub fn last_op(
 pub fn direct_reconciler(
     seed: &Seed,
     probe: &Probe,
-) -> extension_framework::reconciler::Reconciler<Extension> {
-    extension_framework::reconciler::Reconciler::new(
+) -> extension_framework::testing::Reconciler<Extension> {
+    extension_framework::testing::Reconciler::new(
         seed.client.clone(),
         seed.cache.clone(),
         Arc::new(probe.clone()),
-        extension_framework::reconciler::ReconcilerConfig {
+        extension_framework::testing::ReconcilerConfig {
             name: "extension".into(),
             finalizer: "extensions.gardener.cloud/t".into(),
             resync: Duration::ZERO,

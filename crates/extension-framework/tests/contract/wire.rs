@@ -2,7 +2,7 @@
 //! contract (gardener-contract §10.4): merge patches, `null` to clear, the resourceVersion lock on
 //! finalizers and the `/status` subresource.
 
-use extension_framework::reconciler::{Outcome, Reconciler, ReconcilerConfig};
+use extension_framework::testing::{Outcome, Reconciler, ReconcilerConfig};
 use gardener_api::extensions::Extension;
 use http::{Method, Request, Response};
 use kube::client::Body;
