@@ -68,8 +68,9 @@ pub struct Options {
     /// Version of the Gardener that deployed this extension.
     #[arg(long, default_value = "")]
     pub gardener_version: String,
-    /// Whether this extension runs for a self-hosted shoot (gardenlet renders it; no effect here).
-    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    /// Whether this extension runs in a self-hosted shoot (gardenlet renders it; no effect here).
+    /// `--autonomous-shoot-cluster` is the name older gardenlets render.
+    #[arg(long, alias = "autonomous-shoot-cluster", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub self_hosted_shoot_cluster: bool,
     /// Lock type of leader election; only `leases` exists today (older charts pass the
     /// `configmapsleases`/`endpointsleases` migration locks, which mean a Lease as well).
@@ -253,6 +254,11 @@ mod tests {
         assert_eq!(o.classes(), vec![ExtensionClass::Shoot]);
         assert_eq!(o.concurrency(), 1, "controller-runtime turns 0 into 1");
         assert!(o.self_hosted_shoot_cluster);
+        assert!(
+            Cli::parse_from(["x", "--autonomous-shoot-cluster=true"])
+                .options
+                .self_hosted_shoot_cluster
+        );
         assert!(Cli::try_parse_from(["x", "--leader-election-resource-lock=configmaps"]).is_err());
     }
 }
