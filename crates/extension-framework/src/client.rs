@@ -12,23 +12,39 @@ use std::time::Instant;
 /// Errors building the client.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The kubeconfig could not be read or used.
-    #[error("kubeconfig: {0}")]
-    Kubeconfig(String),
+    /// The kubeconfig file could not be read or used.
+    #[error("kubeconfig {path}: {source}")]
+    Kubeconfig {
+        /// The file.
+        path: String,
+        /// kube's error.
+        source: kube::config::KubeconfigError,
+    },
+    /// `--master` is not a URL.
+    #[error("--master {master}: {source}")]
+    Master {
+        /// The value given.
+        master: String,
+        /// The parse error.
+        source: http::uri::InvalidUri,
+    },
     /// No configuration found anywhere.
     #[error("no kubeconfig: pass --kubeconfig, set KUBECONFIG or run in a cluster")]
     NotFound,
     /// The client could not be built.
     #[error("building the client: {0}")]
-    Build(String),
+    Build(#[source] kube::Error),
 }
 
 async fn from_file(path: &Path) -> Result<Config, ClientError> {
-    let kubeconfig = Kubeconfig::read_from(path)
-        .map_err(|e| ClientError::Kubeconfig(format!("{}: {e}", path.display())))?;
+    let fail = |source| ClientError::Kubeconfig {
+        path: path.display().to_string(),
+        source,
+    };
+    let kubeconfig = Kubeconfig::read_from(path).map_err(fail)?;
     Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .map_err(|e| ClientError::Kubeconfig(e.to_string()))
+        .map_err(fail)
 }
 
 /// Resolves the configuration: `--kubeconfig`, then `$KUBECONFIG`, then in-cluster, then
@@ -53,9 +69,10 @@ pub async fn config(
         return Err(ClientError::NotFound);
     };
     if let Some(master) = master.filter(|m| !m.is_empty()) {
-        config.cluster_url = master
-            .parse()
-            .map_err(|e| ClientError::Kubeconfig(format!("--master {master}: {e}")))?;
+        config.cluster_url = master.parse().map_err(|source| ClientError::Master {
+            master: master.to_string(),
+            source,
+        })?;
     }
     Ok(config)
 }
@@ -72,7 +89,7 @@ pub fn build(config: Config, metrics: &Metrics) -> Result<Client, ClientError> {
         host,
     };
     Ok(ClientBuilder::try_from(config)
-        .map_err(|e| ClientError::Build(e.to_string()))?
+        .map_err(ClientError::Build)?
         .with_layer(&layer)
         .build())
 }

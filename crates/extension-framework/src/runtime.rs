@@ -33,6 +33,14 @@ pub enum RunError {
     /// Invalid flags or settings.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The `--config` file does not load or validate.
+    #[error("invalid configuration: --config {file}: {source}")]
+    ConfigFile {
+        /// The file given (empty for the defaults).
+        file: String,
+        /// What is wrong, with field paths.
+        source: crate::config::ConfigError,
+    },
     /// The client could not be built.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -380,11 +388,9 @@ impl Manager {
 
     fn validate(&self, options: &Options) -> Result<BTreeSet<String>, RunError> {
         match (&self.config, options.config.as_deref()) {
-            (Some(load), file) => load(file).map_err(|e| {
-                RunError::Config(format!(
-                    "--config {}: {e}",
-                    file.map(|f| f.display().to_string()).unwrap_or_default()
-                ))
+            (Some(load), file) => load(file).map_err(|source| RunError::ConfigFile {
+                file: file.map(|f| f.display().to_string()).unwrap_or_default(),
+                source,
             })?,
             (None, Some(file)) => {
                 return Err(RunError::Config(format!(
