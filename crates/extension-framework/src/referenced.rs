@@ -1,6 +1,17 @@
 //! Resources a shoot references in `spec.resources[]`: gardenlet copies each into the shoot
 //! namespace of the seed as `ref-<name>`, where extensions read them (shoot-flux's Git credentials,
 //! for example).
+//!
+//! ```no_run
+//! # async fn reconcile(ctx: &extension_framework::Context, namespace: &str) -> Result<(), extension_framework::Error> {
+//! if let Some(shoot) = ctx.cluster.as_ref().and_then(|c| c.shoot.as_ref()) {
+//!     // The shoot lists `{name: flux-git, resourceRef: {kind: Secret, name: git-credentials}}`;
+//!     // this reads the seed's `ref-git-credentials`.
+//!     let secret = extension_framework::referenced::secret(&ctx.client, namespace, shoot, "flux-git").await?;
+//!     let _keys = secret.data.unwrap_or_default().into_keys();
+//! }
+//! # Ok(()) }
+//! ```
 
 use crate::Error;
 use gardener_api::constants::REFERENCED_RESOURCES_PREFIX;

@@ -5,6 +5,24 @@
 //!   [`build_condition`].
 //! * The built-in checks: [`ManagedResourceCheck`], and [`WorkloadCheck`] for Deployments and
 //!   DaemonSets in the shoot, read through the ManagedResource that delivers them.
+//!
+//! ```
+//! use extension_framework::healthcheck::{HealthCheckRegistration, ManagedResourceCheck, WorkloadCheck};
+//! use gardener_api::extensions::ContainerRuntime;
+//! use std::{sync::Arc, time::Duration};
+//!
+//! // gvisor's checks: its ManagedResource, and the installer DaemonSet it delivers to the shoot.
+//! let checks = HealthCheckRegistration::<ContainerRuntime>::new("gvisor", Duration::from_secs(30))
+//!     .condition("SystemComponentsHealthy", vec![
+//!         Arc::new(ManagedResourceCheck::new("extension-runtime-gvisor")),
+//!         Arc::new(
+//!             WorkloadCheck::daemon_set("extension-runtime-gvisor-installation-worker", "kube-system", "gvisor-installation")
+//!                 .progressing_threshold(Duration::from_secs(300)),
+//!         ),
+//!     ]);
+//! let manager = extension_framework::Manager::new("gardener-extension-runtime-gvisor").with(checks);
+//! assert!(manager.controller_names().contains(&"healthcheck-containerruntime".to_string()));
+//! ```
 //! * This module: the [`HealthCheck`] trait and the controller ([`HealthCheckRegistration`]).
 
 mod checks;
