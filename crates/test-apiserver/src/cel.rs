@@ -7,7 +7,7 @@
 //! for `x-kubernetes-list-type: map`), so transition rules below arrays are not evaluated. A rule
 //! the crate cannot compile or evaluate is skipped (listed in the crate docs' differences).
 
-use crate::schema::Causes;
+use crate::schema::{Causes, type_name};
 use serde_json::Value;
 
 /// Evaluates every rule of `schema` against `new` (and `old` on updates).
@@ -77,19 +77,6 @@ fn failed(rule: &Value, new: &Value, old: Option<&Value>) -> Option<String> {
             Some(format!("Invalid value: {:?}: {message}", type_name(new)))
         }
         _ => None,
-    }
-}
-
-/// The OpenAPI type name the real server prints in front of a rule's message.
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
