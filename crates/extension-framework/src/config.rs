@@ -32,7 +32,10 @@
 //!
 //! let wrong = serde_json::json!({"apiVersion": "v9", "kind": "GVisorConfiguration"});
 //! let err = decode_provider_config::<GVisorConfiguration>(Some(&wrong)).unwrap_err();
-//! assert!(err.to_string().starts_with("invalid providerConfig: providerConfig.apiVersion: Unsupported value: \"v9\""));
+//! assert_eq!(
+//!     err.to_string(),
+//!     r#"invalid providerConfig: providerConfig: no kind "GVisorConfiguration" is registered for version "v9" in scheme"#
+//! );
 //! ```
 
 use crate::Error;
@@ -146,9 +149,17 @@ pub trait VersionedConfig: DeserializeOwned {
 /// Why a configuration was rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// `apiVersion`, `kind` or values are wrong (one or more field errors).
+    /// The values are wrong (one or more field errors).
     #[error("{}", join(.0))]
     Invalid(Vec<FieldError>),
+    /// `apiVersion`/`kind` are missing or not this type's (Go's scheme error text).
+    #[error("{path}: {message}")]
+    NotRegistered {
+        /// Where the config sits.
+        path: FieldPath,
+        /// `no kind "K" is registered for version "V" in scheme`, or `Object 'Kind' is missing`.
+        message: String,
+    },
     /// The document is not valid JSON/YAML or does not fit the type.
     #[error("{path}: {source}")]
     Malformed {
@@ -183,8 +194,9 @@ fn join(errors: &[FieldError]) -> String {
 /// Decodes, defaults and validates a config found at `path` in its document.
 ///
 /// # Errors
-/// [`ConfigError::Invalid`] for a wrong `apiVersion`/`kind` or failed validation,
-/// [`ConfigError::Malformed`] for a document that does not fit the type (with the field path).
+/// [`ConfigError::NotRegistered`] for a wrong `apiVersion`/`kind`, [`ConfigError::Invalid`] for
+/// failed validation, [`ConfigError::Malformed`] for a document that does not fit the type (with the
+/// field path).
 pub fn decode<T: VersionedConfig>(value: &Value, path: &FieldPath) -> Result<T, ConfigError> {
     check_type_meta::<T>(value, path)?;
     let mut body = value.clone();
@@ -213,29 +225,33 @@ pub fn decode<T: VersionedConfig>(value: &Value, path: &FieldPath) -> Result<T, 
     }
 }
 
+/// Go's universal decoder checks `apiVersion`/`kind` against its scheme first; its messages are
+/// what upstream extensions report, so they are kept to the letter.
 fn check_type_meta<T: VersionedConfig>(value: &Value, path: &FieldPath) -> Result<(), ConfigError> {
-    let field = |name: &str| value.get(name).and_then(Value::as_str).unwrap_or_default();
-    let mut errors = Vec::new();
-    for (name, want) in [("apiVersion", T::API_VERSION), ("kind", T::KIND)] {
-        match field(name) {
-            "" => errors.push(FieldError::required(path.child(name))),
-            got if got != want => {
-                errors.push(FieldError::not_supported(path.child(name), got, &[want]))
-            }
-            _ => {}
-        }
-    }
-    if value.is_object() && errors.is_empty() {
-        return Ok(());
-    }
-    if !value.is_object() {
-        errors = vec![FieldError::invalid(
+    let Some(object) = value.as_object() else {
+        return Err(ConfigError::Invalid(vec![FieldError::invalid(
             path.clone(),
             value,
             "must be an object",
-        )];
+        )]));
+    };
+    let field = |name: &str| object.get(name).and_then(Value::as_str).unwrap_or_default();
+    let (api_version, kind) = (field("apiVersion"), field("kind"));
+    if kind.is_empty() {
+        return Err(ConfigError::NotRegistered {
+            path: path.clone(),
+            message: "Object 'Kind' is missing".into(),
+        });
     }
-    Err(ConfigError::Invalid(errors))
+    if api_version != T::API_VERSION || kind != T::KIND {
+        return Err(ConfigError::NotRegistered {
+            path: path.clone(),
+            message: format!(
+                "no kind {kind:?} is registered for version {api_version:?} in scheme"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Decodes an object's `spec.providerConfig` (`None` when it has none).
@@ -403,7 +419,11 @@ mod tests {
         );
         assert_eq!(
             message(json!({"kind": "Other"})),
-            "invalid providerConfig: [providerConfig.apiVersion: Required value, providerConfig.kind: Unsupported value: \"Other\": supported values: \"Config\"]"
+            r#"invalid providerConfig: providerConfig: no kind "Other" is registered for version "" in scheme"#
+        );
+        assert_eq!(
+            message(json!({"apiVersion": Config::API_VERSION})),
+            "invalid providerConfig: providerConfig: Object 'Kind' is missing"
         );
         let unknown = message(raw(json!({"surprise": true})));
         assert!(

@@ -139,4 +139,6 @@ pub mod testing {
 pub use actuator::{Actuator, ClusterContext, Context};
 pub use error::Error;
 pub use kind::ExtensionKind;
-pub use runtime::{Manager, Registration, RunError, RunningExtension, run_main};
+pub use runtime::{
+    Manager, NoFlags, Registration, RunError, RunningExtension, run_main, run_main_with,
+};

@@ -156,6 +156,12 @@ impl Registry {
         out
     }
 
+    /// The Secret data under one plain key (`{"config.yaml": yaml}`), as extensions that render
+    /// charts store it; GRM reads either form.
+    pub fn serialized_as(&self, key: &str) -> BTreeMap<String, Vec<u8>> {
+        [(key.to_string(), self.yaml().into_bytes())].into()
+    }
+
     /// The Secret data of the ManagedResource: `{"data.yaml.br": brotli(yaml)}`.
     pub fn serialized(&self) -> BTreeMap<String, Vec<u8>> {
         let mut compressed = Vec::new();

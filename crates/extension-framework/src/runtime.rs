@@ -358,15 +358,13 @@ impl Manager {
 
     /// Parses the flags, initialises logging and runs until SIGTERM/SIGINT.
     pub async fn run_from_args(self) -> Result<(), RunError> {
-        #[derive(clap::Parser)]
-        #[command(about = "A Gardener extension controller")]
-        struct Cli {
-            #[command(flatten)]
-            options: Options,
-        }
-        let (manager, cli) = self.parse::<Cli>();
-        let _ = crate::logging::init(&manager.name, cli.options.log_level, cli.options.log_format);
-        manager.run(cli.options).await
+        let (manager, cli) = self.parse::<Cli<NoFlags>>();
+        manager.run_parsed(cli.options).await
+    }
+
+    async fn run_parsed(self, options: Options) -> Result<(), RunError> {
+        let _ = crate::logging::init(&self.name, options.log_level, options.log_format);
+        self.run(options).await
     }
 
     /// Builds the client from the flags and runs until SIGTERM/SIGINT.
@@ -676,6 +674,84 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Gardener's flags plus an extension's own (`E`).
+#[derive(clap::Parser)]
+#[command(about = "A Gardener extension controller")]
+struct Cli<E: clap::Args> {
+    #[command(flatten)]
+    extension: E,
+    #[command(flatten)]
+    options: Options,
+}
+
+/// No flags beyond Gardener's.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct NoFlags {}
+
+/// Reads the extension's own flags before the manager exists (its actuators need them). Help,
+/// unknown flags (the per-controller ones) and errors are left to the full parse that follows.
+fn pre_parse<E: clap::Args>() -> Option<E> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::<E>::command()
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .ignore_errors(true)
+        .try_get_matches()
+        .ok()?;
+    E::from_arg_matches(&matches).ok()
+}
+
+/// The whole `main` of an extension with flags of its own: `E`'s flags are parsed first and
+/// handed to `build`, which returns the manager; then everything is parsed and run as
+/// [`run_main`] does.
+///
+/// ```no_run
+/// # use extension_framework::{Manager, run_main_with};
+/// #[derive(clap::Args, Clone, Debug)]
+/// struct GVisorFlags {
+///     /// Repository of test installation images.
+///     #[arg(long, default_value = "")]
+///     gvisor_installation_test_repository: String,
+/// }
+/// fn main() -> std::process::ExitCode {
+///     run_main_with(|flags: &GVisorFlags| {
+///         let _repository = flags.gvisor_installation_test_repository.clone();
+///         Manager::new("gardener-extension-runtime-gvisor")
+///     })
+/// }
+/// ```
+pub fn run_main_with<E: clap::Args>(build: impl FnOnce(&E) -> Manager) -> std::process::ExitCode {
+    let Some(flags) = pre_parse::<E>() else {
+        // The flags do not parse: let clap report it (exit code 2) with the full command.
+        use clap::Parser;
+        let _ = Cli::<E>::parse();
+        return std::process::ExitCode::from(2);
+    };
+    let manager = build(&flags);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let (manager, cli) = manager.parse::<Cli<E>>();
+    exit_code(runtime.block_on(manager.run_parsed(cli.options)))
+}
+
+fn exit_code(result: Result<(), RunError>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %crate::watch::error_chain(&e), "Extension stopped with an error");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// The whole `main` of an extension binary: parse flags, run until SIGTERM/SIGINT, and turn the
 /// result into an exit code (errors are logged, not printed with a backtrace).
 pub fn run_main(manager: Manager) -> std::process::ExitCode {
@@ -689,11 +765,5 @@ pub fn run_main(manager: Manager) -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(manager.run_from_args()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "Extension stopped with an error");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    exit_code(runtime.block_on(manager.run_from_args()))
 }

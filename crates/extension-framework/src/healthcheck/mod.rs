@@ -99,6 +99,8 @@ pub struct CheckContext {
     pub namespace: String,
     /// The Cluster, for shoot-class objects.
     pub cluster: Option<ClusterContext>,
+    /// The checked extension object as read (e.g. for a check that depends on its spec).
+    pub object: serde_json::Value,
 }
 
 /// One health check contributing to a condition.
@@ -202,6 +204,7 @@ async fn check_object<K: ExtensionKind>(
         client: shared.client.clone(),
         namespace,
         cluster,
+        object: serde_json::to_value(&object)?,
     };
     for (type_, checks) in &reg.conditions {
         let verdict = if hibernated {

@@ -124,6 +124,7 @@ async fn workload_checks_read_what_the_resource_manager_reports() {
         client: seed.client.clone(),
         namespace: NS.into(),
         cluster: None,
+        object: serde_json::Value::Null,
     };
     let check = WorkloadCheck::daemon_set("extension-x", "kube-system", "gvisor-installer");
     let missing = check.check(&ctx).await.unwrap();
