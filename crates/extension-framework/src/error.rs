@@ -172,6 +172,18 @@ impl From<serde_json::Error> for Error {
     }
 }
 
+impl From<crate::image_vector::ImageVectorError> for Error {
+    fn from(e: crate::image_vector::ImageVectorError) -> Self {
+        Self::new(e)
+    }
+}
+
+impl From<crate::registry::RegistryError> for Error {
+    fn from(e: crate::registry::RegistryError) -> Self {
+        Self::new(e)
+    }
+}
+
 impl From<String> for Error {
     fn from(e: String) -> Self {
         Self::msg(e)

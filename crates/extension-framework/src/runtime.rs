@@ -223,6 +223,7 @@ pub struct Manager {
     name: String,
     controllers: Vec<Box<dyn Runnable>>,
     config: Option<crate::config::ConfigLoader>,
+    lease: Option<String>,
     concurrency: BTreeMap<String, u16>,
     leader_timings: Timings,
 }
@@ -234,6 +235,7 @@ impl Manager {
             name: name.into(),
             controllers: Vec::new(),
             config: None,
+            lease: None,
             concurrency: BTreeMap::new(),
             leader_timings: Timings::default(),
         }
@@ -280,6 +282,14 @@ impl Manager {
             Registration::<OperatingSystemConfig>::new(first, actuator)
                 .types(types.iter().copied()),
         )
+    }
+
+    /// The default name of the leader-election Lease (`--leader-election-id` overrides it), for
+    /// extensions whose charts grant RBAC on upstream's name (e.g. `runtime-gvisor-leader-election`).
+    /// Without it, the Lease is `<extension name>-leader-election`.
+    pub fn leader_election_id(mut self, lease: &str) -> Self {
+        self.lease = Some(lease.into());
+        self
     }
 
     /// Leader-election timings (tests shorten them).
@@ -494,6 +504,7 @@ impl Manager {
             let lease = options
                 .leader_election_id
                 .clone()
+                .or_else(|| self.lease.clone())
                 .unwrap_or_else(|| format!("{}-leader-election", self.name));
             (
                 LeaderElector::new(
@@ -691,7 +702,7 @@ pub struct NoFlags {}
 /// Reads the extension's own flags before the manager exists (its actuators need them). Help,
 /// unknown flags (the per-controller ones) and errors are left to the full parse that follows.
 fn pre_parse<E: clap::Args>() -> Option<E> {
-    use clap::{CommandFactory, FromArgMatches};
+    use clap::CommandFactory;
     let matches = Cli::<E>::command()
         .disable_help_flag(true)
         .disable_version_flag(true)

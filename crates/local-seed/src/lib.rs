@@ -26,7 +26,10 @@ use test_apiserver::{RunningServer, TestApiServer};
 
 /// Every extension of the workspace that is built so far.
 pub fn extensions() -> Vec<Manager> {
-    vec![mwe::manager()]
+    vec![
+        mwe::manager(),
+        runtime_gvisor::manager(&runtime_gvisor::Flags::default()),
+    ]
 }
 
 /// The extensions of the workspace except those named in `skip`.
