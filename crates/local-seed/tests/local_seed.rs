@@ -33,13 +33,25 @@ async fn example_environment_converges_and_lists_unhandled_objects() {
         .unwrap();
     assert!(mwe.handled && mwe.ready);
     assert_eq!(mwe.state.as_deref(), Some("Create Succeeded"));
+    let gvisor = rows
+        .iter()
+        .find(|r| r.name == "shoot--foo--bar/gvisor-worker")
+        .unwrap();
+    assert_eq!(gvisor.state.as_deref(), Some("Create Succeeded"));
+    assert_eq!(
+        gvisor.produced,
+        [
+            "ManagedResource extension-runtime-gvisor",
+            "ManagedResource extension-runtime-gvisor-installation-worker"
+        ]
+    );
     // Objects of extensions that are not part of the run are listed as such, never faked.
     let unhandled: Vec<&str> = rows
         .iter()
         .filter(|r| !r.handled)
         .map(|r| r.type_.as_str())
         .collect();
-    for type_ in ["shoot-flux", "gvisor", "coreos", "flatcar"] {
+    for type_ in ["shoot-flux", "coreos", "flatcar"] {
         assert!(
             unhandled.contains(&type_),
             "{type_} should be unhandled: {unhandled:?}"
