@@ -21,8 +21,9 @@ pub const SYNC_PERIOD: Duration = Duration::from_secs(30);
 /// How long an installer rollout may take before it counts as failed.
 pub const ROLLOUT_THRESHOLD: Duration = Duration::from_secs(300);
 
-/// The pool's installation: its ManagedResource, then the DaemonSet in it.
-struct InstallationCheck;
+/// The pool's installation: its ManagedResource, then the installer DaemonSet it delivers (a
+/// rollout may progress for [`ROLLOUT_THRESHOLD`]).
+pub struct InstallationCheck;
 
 #[async_trait]
 impl HealthCheck for InstallationCheck {

@@ -300,3 +300,54 @@ async fn item_39_migrate_keeps_the_objects_in_the_shoot() {
     );
     running.shutdown().await.unwrap();
 }
+
+/// `SystemComponentsHealthy` follows the pool's installation ManagedResource and its DaemonSet.
+#[tokio::test]
+async fn the_installation_check_reads_the_resource_manager_report() {
+    use extension_framework::healthcheck::{CheckContext, HealthCheck};
+    use gardener_api::extensions::ConditionStatus;
+    use runtime_gvisor::health::InstallationCheck;
+    let seed = Seed::new().await;
+    let ctx = CheckContext {
+        client: seed.client.clone(),
+        namespace: NS.into(),
+        cluster: None,
+        object: json!({"spec": {"workerPool": {"name": POOL}}}),
+    };
+    let missing = InstallationCheck.check(&ctx).await.unwrap();
+    assert_eq!(missing.status, ConditionStatus::False);
+    assert!(missing.detail.contains(INSTALLATION), "{}", missing.detail);
+    let running = seed.start("").await;
+    seed.create("test-cr", POOL, "gvisor-pool", Value::Null)
+        .await;
+    seed.wait_state("test-cr", State::Succeeded).await;
+    let report = |healthy: &str, message: &str| {
+        let time = "2026-11-23T10:00:00Z";
+        json!({"status": {"observedGeneration": 1,
+            "resources": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "containerd-gvisor-worker-gvisor", "namespace": "kube-system"}],
+            "conditions": [
+                {"type": "ResourcesApplied", "status": "True", "lastTransitionTime": time, "lastUpdateTime": time, "reason": "ApplySucceeded", "message": "ok"},
+                {"type": "ResourcesHealthy", "status": healthy, "lastTransitionTime": time, "lastUpdateTime": time, "reason": "r", "message": message},
+                {"type": "ResourcesProgressing", "status": "False", "lastTransitionTime": time, "lastUpdateTime": time, "reason": "r", "message": "done"}]}})
+    };
+    let mrs = seed.managed_resources();
+    let set = |status: Value| {
+        let mrs = mrs.clone();
+        async move {
+            mrs.patch_status(INSTALLATION, &PatchParams::default(), &Patch::Merge(status))
+                .await
+                .unwrap();
+        }
+    };
+    set(report("True", "All resources are healthy.")).await;
+    assert_eq!(
+        InstallationCheck.check(&ctx).await.unwrap().status,
+        ConditionStatus::True
+    );
+    let broken = "DaemonSet \"kube-system/containerd-gvisor-worker-gvisor\" is unhealthy: 2 unavailable pods";
+    set(report("False", broken)).await;
+    let result = InstallationCheck.check(&ctx).await.unwrap();
+    assert_eq!(result.status, ConditionStatus::False);
+    assert!(result.detail.contains("unavailable"), "{}", result.detail);
+    running.shutdown().await.unwrap();
+}
