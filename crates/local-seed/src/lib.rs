@@ -153,6 +153,14 @@ pub async fn snapshot(
             .iter()
             .any(|(k, types)| *k == kind && types.iter().any(|t| t == type_))
     };
+    // The objects first, then what they produced: an object read as succeeded has written all of
+    // its ManagedResources by the time they are listed.
+    let extensions = Api::<Extension>::all(client.clone())
+        .list(&ListParams::default())
+        .await?;
+    let runtimes = Api::<ContainerRuntime>::all(client.clone())
+        .list(&ListParams::default())
+        .await?;
     let mrs: Vec<ManagedResource> = Api::<ManagedResource>::all(client.clone())
         .list(&ListParams::default())
         .await?
@@ -164,10 +172,7 @@ pub async fn snapshot(
             .collect()
     };
     let mut rows = Vec::new();
-    for e in Api::<Extension>::all(client.clone())
-        .list(&ListParams::default())
-        .await?
-    {
+    for e in extensions {
         let produced = produced_mrs(e.namespace(), &e.spec.default_spec.type_);
         rows.push(row(
             "Extension",
@@ -176,10 +181,7 @@ pub async fn snapshot(
             produced,
         ));
     }
-    for c in Api::<ContainerRuntime>::all(client.clone())
-        .list(&ListParams::default())
-        .await?
-    {
+    for c in runtimes {
         let produced = produced_mrs(c.namespace(), &c.spec.default_spec.type_);
         rows.push(row(
             "ContainerRuntime",
