@@ -34,7 +34,7 @@ pub enum RunError {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// The `--config` file does not load or validate.
-    #[error("invalid configuration: --config {file}: {source}")]
+    #[error("invalid extension config {file}: {source}")]
     ConfigFile {
         /// The file given (empty for the defaults).
         file: String,

@@ -29,6 +29,7 @@ pub fn extensions() -> Vec<Manager> {
     vec![
         mwe::manager(),
         runtime_gvisor::manager(&runtime_gvisor::Flags::default()),
+        os_coreos::manager(),
     ]
 }
 

@@ -51,12 +51,21 @@ async fn example_environment_converges_and_lists_unhandled_objects() {
         .filter(|r| !r.handled)
         .map(|r| r.type_.as_str())
         .collect();
-    for type_ in ["shoot-flux", "coreos", "flatcar"] {
+    for row in rows.iter().filter(|r| r.kind == "OperatingSystemConfig") {
+        assert_eq!(
+            row.state.as_deref(),
+            Some("Create Succeeded"),
+            "{}",
+            row.name
+        );
+        let produced = row.produced.join(", ");
         assert!(
-            unhandled.contains(&type_),
-            "{type_} should be unhandled: {unhandled:?}"
+            produced.starts_with("Secret osc-result-") || produced.ends_with("extension unit(s)"),
+            "{}: {produced}",
+            row.name
         );
     }
+    assert_eq!(unhandled, ["shoot-flux"], "no extension serves it yet");
     assert!(
         rows.iter()
             .filter(|r| !r.handled)

@@ -25,8 +25,9 @@ use extension_framework::image_vector::ImageVector;
 
 /// The ContainerRuntime type.
 pub const TYPE: &str = "gvisor";
-/// The extension's name (heartbeat holder, metrics).
-pub const NAME: &str = "gardener-extension-runtime-gvisor";
+/// The extension's name: heartbeat holder and leader-election Lease `runtime-gvisor-leader-election`,
+/// as upstream's.
+pub const NAME: &str = "runtime-gvisor";
 /// The embedded image vector.
 pub const IMAGES: &str = include_str!("../images.yaml");
 
@@ -63,7 +64,6 @@ pub fn manager_with(images: ImageVector, flags: &Flags) -> Manager {
         &flags.gvisor_installation_test_repository,
     );
     Manager::new(NAME)
-        .leader_election_id("runtime-gvisor-leader-election")
         .container_runtime(TYPE, actuator)
         .with(health::registration())
 }

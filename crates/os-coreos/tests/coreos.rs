@@ -1,0 +1,15 @@
+//! os-coreos: the Ignition and reconcile outputs (extensions.md checklist items 17–29, upstream
+//! case E6), checked by the real `ignition-validate`; the controller end to end against the test
+//! API server; the binary's `render` command and `--config` validation.
+
+#[path = "coreos/fixtures.rs"]
+mod fixtures;
+
+#[path = "coreos/binary.rs"]
+mod binary;
+#[path = "coreos/controller.rs"]
+mod controller;
+#[path = "coreos/ignition.rs"]
+mod ignition;
+#[path = "coreos/reconcile.rs"]
+mod reconcile;
