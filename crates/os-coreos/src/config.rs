@@ -15,7 +15,7 @@ pub const NTPD: &str = "ntpd";
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExtensionConfig {
-    /// The user-data format; `ignition` (the default) is the one implemented so far.
+    /// `ignition` (default) or `cloud-config`.
     #[serde(default)]
     pub user_data_format: Option<String>,
     /// Enable Flatcar's docker sysext (default false).
@@ -115,14 +115,21 @@ pub struct UserDataFormat;
 impl UserDataFormat {
     /// Ignition v3.3.0 JSON (current Gardener, with gardener-node-agent).
     pub const IGNITION: &'static str = "ignition";
-    /// The formats this version renders.
-    pub const ALL: &'static [&'static str] = &[Self::IGNITION];
+    /// coreos-cloudinit `#cloud-config` YAML (the original os-coreos output, for both purposes).
+    pub const CLOUD_CONFIG: &'static str = "cloud-config";
+    /// Both.
+    pub const ALL: &'static [&'static str] = &[Self::IGNITION, Self::CLOUD_CONFIG];
 }
 
 impl ExtensionConfig {
     /// The effective NTP settings (after defaulting).
     pub fn ntp(&self) -> NtpConfig {
         self.ntp.clone().unwrap_or_default()
+    }
+
+    /// Whether the user data is cloud-config rather than Ignition.
+    pub fn cloud_config(&self) -> bool {
+        self.user_data_format.as_deref() == Some(UserDataFormat::CLOUD_CONFIG)
     }
 
     /// Whether docker's sysext is enabled.

@@ -11,17 +11,22 @@
 //!   ([`render::extension_units_and_files`]): updaters stopped, NTP, the sctp blacklist, the
 //!   kubelet cgroup-driver script and the containerd drop-in.
 //!
+//! With `userDataFormat: cloud-config`, both purposes produce the original coreos-cloudinit
+//! `#cloud-config` instead ([`cloud_config`]).
+//!
 //! The extension configuration (`--config`, [`config`]) chooses docker and NTP; a worker pool's
 //! machine image `providerConfig` overrides it per shoot. `gardener-extension-os-coreos render`
 //! prints what the controller would store, from files, without a cluster.
 
 pub mod actuator;
+pub mod cloud_config;
 pub mod config;
 pub mod golang;
 pub mod ignition;
 pub mod nodes;
 pub mod render;
 pub mod validate;
+pub mod yaml_v2;
 
 use extension_framework::Manager;
 use extension_framework::config::ConfigFile;

@@ -33,6 +33,22 @@ pub const SCTP_CONTENT: &str = "install sctp /bin/true";
 /// ntpd's configuration file.
 pub const NTP_CONF_PATH: &str = "/etc/ntp.conf";
 
+/// Cloud-config: the unit running the containerd init script before containerd and the kubelet.
+pub const RUN_COMMAND_UNIT: &str = "run-command.service";
+/// Its unit file.
+pub const RUN_COMMAND_SERVICE: &str = "[Unit]\nDescription=Prepare containerd before it starts\nBefore=containerd.service kubelet.service\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nEnvironmentFile=/etc/environment\nExecStart=/opt/bin/run-command.sh\n\n[Install]\nWantedBy=containerd.service kubelet.service\n";
+/// Cloud-config: where the containerd init script goes.
+pub const RUN_COMMAND_PATH: &str = "/opt/bin/run-command.sh";
+/// Cloud-config: the unit switching the kubelet to the systemd cgroup driver on cgroup v2.
+pub const CGROUPS_V2_UNIT: &str = "enable-cgroupsv2.service";
+/// Its unit file.
+pub const CGROUPS_V2_SERVICE: &str = "[Unit]\nDescription=Use the systemd cgroup driver on cgroup v2\nBefore=containerd.service kubelet.service\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nEnvironmentFile=/etc/environment\nExecStart=/opt/bin/configure-cgroupsv2.sh\n\n[Install]\nWantedBy=containerd.service kubelet.service\n";
+/// Cloud-config: where the cgroup-driver script goes.
+pub const CGROUPS_V2_PATH: &str = "/opt/bin/configure-cgroupsv2.sh";
+/// Cloud-config: the containerd drop-in's path.
+pub const CONTAINERD_DROPIN_PATH: &str =
+    "/etc/systemd/system/containerd.service.d/11-exec_config.conf";
+
 /// `/etc/ntp.conf` for ntpd with these servers and interfaces (upstream's template, to the byte).
 pub fn ntp_conf(servers: &[String], interfaces: &[String]) -> String {
     let mut out = String::from("\n");

@@ -1,11 +1,12 @@
 //! From an OperatingSystemConfig to what the extension reports: the same code serves the
 //! controller and the offline `render` command.
 
+use crate::cloud_config::{self, CloudConfigFile};
 use crate::config::{ExtensionConfig, NTPD, TIMESYNCD};
 use crate::ignition::{self, Content, FileSpec, Provision, UnitSpec};
 use crate::nodes;
 use extension_framework::Error;
-use extension_framework::osc::OscOutput;
+use extension_framework::osc::{LegacyOutput, OscOutput};
 use gardener_api::extensions::{
     DropIn, ErrorCode, File, FileContent, FileContentInline, OperatingSystemConfig,
     OperatingSystemConfigPurpose, Unit, UnitCommand,
@@ -206,6 +207,39 @@ pub fn extension_units_and_files(
     Ok((units, files))
 }
 
+/// The files with their bytes, for cloud-config (which decodes and re-encodes every file).
+fn cloud_config_files(
+    osc: &OperatingSystemConfig,
+    secrets: &SecretData,
+) -> Result<Vec<CloudConfigFile>, Error> {
+    use base64::Engine;
+    osc.spec
+        .files
+        .iter()
+        .flatten()
+        .map(|f| {
+            let bytes = match content(f, secrets)? {
+                Content::Plain(text) => text.into_bytes(),
+                Content::Bytes(bytes) => bytes,
+                Content::Base64(b64) => base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .map_err(|e| {
+                        config_problem(format!(
+                            "failed to get content for file {}: invalid base64: {e}",
+                            f.path
+                        ))
+                    })?,
+            };
+            Ok(CloudConfigFile {
+                path: f.path.clone(),
+                permissions: f.permissions,
+                bytes,
+                unencoded: f.content.transmit_unencoded == Some(true),
+            })
+        })
+        .collect()
+}
+
 /// What the controller writes for `osc`, given the global config and the referenced Secrets.
 ///
 /// # Errors
@@ -217,6 +251,27 @@ pub fn render(
     secrets: &SecretData,
 ) -> Result<OscOutput, Error> {
     let config = global.merged(osc.spec.default_spec.provider_config.as_ref())?;
+    if config.cloud_config() {
+        if !matches!(
+            osc.spec.purpose,
+            OperatingSystemConfigPurpose::Provision | OperatingSystemConfigPurpose::Reconcile
+        ) {
+            return Err(config_problem(format!(
+                "unknown purpose: {}",
+                osc.spec.purpose
+            )));
+        }
+        let rendered = cloud_config::render(osc, &cloud_config_files(osc, secrets)?);
+        return Ok(OscOutput {
+            user_data: Some(rendered.user_data),
+            legacy: Some(LegacyOutput {
+                command: rendered.command,
+                units: rendered.units,
+                files: rendered.files,
+            }),
+            ..OscOutput::default()
+        });
+    }
     match &osc.spec.purpose {
         OperatingSystemConfigPurpose::Provision => {
             let user_data = ignition::render(&provision(osc, &config, secrets)?)

@@ -7,6 +7,8 @@ mod fixtures;
 
 #[path = "coreos/binary.rs"]
 mod binary;
+#[path = "coreos/cloud_config.rs"]
+mod cloud_config;
 #[path = "coreos/controller.rs"]
 mod controller;
 #[path = "coreos/ignition.rs"]

@@ -1,0 +1,310 @@
+//! A block-style YAML writer laid out as Go's `gopkg.in/yaml.v2` marshals: sequences under a
+//! mapping key at the key's column, multi-line strings as literal blocks (`|`, `|-`, `|+`), and
+//! strings that YAML 1.1 would read as something else (`"off"`, `"644"`, `"0644"`) double-quoted.
+//! coreos-cloudinit reads what the original os-coreos wrote; this keeps the bytes.
+
+/// A YAML node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    /// A mapping, in key order.
+    Map(Vec<(&'static str, Node)>),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A string.
+    Str(String),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// The document as yaml.v2 writes it.
+pub fn to_string(root: &[(&'static str, Node)]) -> String {
+    let mut out = String::new();
+    map(&mut out, root, 0, false);
+    out
+}
+
+fn pad(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// Writes mapping entries at `indent`; the first one continues the current line when `inline`.
+fn map(out: &mut String, entries: &[(&'static str, Node)], indent: usize, inline: bool) {
+    for (i, (key, value)) in entries.iter().enumerate() {
+        if !(inline && i == 0) {
+            pad(out, indent);
+        }
+        out.push_str(key);
+        out.push(':');
+        match value {
+            Node::Map(m) => {
+                out.push('\n');
+                map(out, m, indent + 2, false);
+            }
+            Node::Seq(items) => {
+                out.push('\n');
+                seq(out, items, indent);
+            }
+            scalar_node => {
+                out.push(' ');
+                scalar(out, scalar_node, indent);
+            }
+        }
+    }
+}
+
+fn seq(out: &mut String, items: &[Node], indent: usize) {
+    for item in items {
+        pad(out, indent);
+        out.push_str("- ");
+        match item {
+            Node::Map(m) => map(out, m, indent + 2, true),
+            Node::Seq(inner) => {
+                out.push('\n');
+                seq(out, inner, indent + 2);
+            }
+            scalar_node => scalar(out, scalar_node, indent),
+        }
+    }
+}
+
+fn scalar(out: &mut String, node: &Node, indent: usize) {
+    match node {
+        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Node::Str(s) => string(out, s, indent),
+        Node::Map(_) | Node::Seq(_) => unreachable!("collections are written by map and seq"),
+    }
+    out.push('\n');
+}
+
+fn string(out: &mut String, s: &str, indent: usize) {
+    if s.contains('\n') && literal_allowed(s) {
+        literal(out, s, indent);
+    } else if resolves_to_non_string(s) || !plain_allowed(s) {
+        if single_quote_allowed(s) && !resolves_to_non_string(s) {
+            out.push('\'');
+            out.push_str(&s.replace('\'', "''"));
+            out.push('\'');
+        } else {
+            double_quoted(out, s);
+        }
+    } else {
+        out.push_str(s);
+    }
+}
+
+/// `|`, `|-` or `|+` by the trailing newlines; an indentation indicator when the text starts with
+/// a space; lines two columns in from the key.
+fn literal(out: &mut String, s: &str, indent: usize) {
+    out.push('|');
+    if s.starts_with(' ') {
+        out.push('2');
+    }
+    let trailing = s.len() - s.trim_end_matches('\n').len();
+    match trailing {
+        0 => out.push('-'),
+        1 => {}
+        _ => out.push('+'),
+    }
+    for line in s.trim_end_matches('\n').split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            pad(out, indent + 2);
+            out.push_str(line);
+        }
+    }
+    for _ in 1..trailing {
+        out.push('\n');
+    }
+}
+
+fn literal_allowed(s: &str) -> bool {
+    s.split('\n')
+        .all(|line| !line.ends_with(' ') && !line.ends_with('\t'))
+        && s.chars().all(|c| c == '\n' || c == '\t' || !c.is_control())
+}
+
+fn double_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn single_quote_allowed(s: &str) -> bool {
+    !s.is_empty() && !s.starts_with(' ') && !s.ends_with(' ') && !s.chars().any(char::is_control)
+}
+
+/// yaml.v2's emitter analysis for block plain scalars.
+fn plain_allowed(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    let followed_by_blank = |i: usize| s[i + 1..].chars().next().is_none_or(|c| c == ' ');
+    if "#,[]{}&*!|>'\"%@`".contains(first) || s.starts_with(' ') || s.ends_with(' ') {
+        return false;
+    }
+    if "-?:".contains(first) && followed_by_blank(0) {
+        return false;
+    }
+    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.chars().any(char::is_control) {
+        return false;
+    }
+    true
+}
+
+/// Whether YAML 1.1 (as yaml.v2 resolves plain scalars) reads `s` as null, a bool, a number or a
+/// timestamp: such strings must be quoted to stay strings.
+fn resolves_to_non_string(s: &str) -> bool {
+    const SPECIAL: &[&str] = &[
+        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+        "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
+        ".NaN", ".NAN", "<<",
+    ];
+    SPECIAL.contains(&s) || is_int(s) || is_float(s) || is_base60(s) || is_timestamp(s)
+}
+
+fn digits(s: &str, radix: u32) -> bool {
+    !s.is_empty() && s.chars().all(|c| c == '_' || c.is_digit(radix)) && !s.starts_with('_')
+}
+
+fn is_int(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if let Some(hex) = body.strip_prefix("0x") {
+        return digits(hex, 16);
+    }
+    if let Some(bin) = body.strip_prefix("0b") {
+        return digits(bin, 2);
+    }
+    if body.len() > 1 && body.starts_with('0') {
+        return digits(&body[1..], 8);
+    }
+    digits(body, 10)
+}
+
+fn is_float(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", frac)) => digits(frac, 10),
+        Some((int, frac)) => digits(int, 10) && (frac.is_empty() || digits(frac, 10)),
+        None => digits(mantissa, 10),
+    };
+    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e), 10));
+    mantissa_ok && exponent_ok
+}
+
+fn is_base60(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let mut parts = body.split(':');
+    let first = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    !rest.is_empty()
+        && digits(first, 10)
+        && rest.iter().enumerate().all(|(i, p)| {
+            let p = if i == rest.len() - 1 {
+                p.split('.').next().unwrap_or(p)
+            } else {
+                p
+            };
+            !p.is_empty()
+                && p.len() <= 2
+                && p.chars().all(|c| c.is_ascii_digit())
+                && p.parse::<u8>().is_ok_and(|n| n < 60)
+        })
+}
+
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[5..7].iter().chain(&b[8..10]).all(u8::is_ascii_digit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Node {
+        Node::Str(v.into())
+    }
+
+    #[test]
+    fn layout_follows_yaml_v2() {
+        let doc = [
+            (
+                "coreos",
+                Node::Map(vec![
+                    ("update", Node::Map(vec![("reboot_strategy", s("off"))])),
+                    (
+                        "units",
+                        Node::Seq(vec![Node::Map(vec![
+                            ("name", s("a.service")),
+                            ("mask", Node::Bool(true)),
+                            (
+                                "drop_ins",
+                                Node::Seq(vec![Node::Map(vec![
+                                    ("name", s("x.conf")),
+                                    ("content", s("[Service]\nA=1")),
+                                ])]),
+                            ),
+                        ])]),
+                    ),
+                ]),
+            ),
+            (
+                "write_files",
+                Node::Seq(vec![Node::Map(vec![
+                    ("content", s("a\nb\n")),
+                    ("permissions", s("644")),
+                ])]),
+            ),
+        ];
+        assert_eq!(
+            to_string(&doc),
+            "coreos:\n  update:\n    reboot_strategy: \"off\"\n  units:\n  - name: a.service\n    mask: true\n    drop_ins:\n    - name: x.conf\n      content: |-\n        [Service]\n        A=1\nwrite_files:\n- content: |\n    a\n    b\n  permissions: \"644\"\n"
+        );
+    }
+
+    #[test]
+    fn strings_are_quoted_when_yaml_1_1_would_change_them() {
+        for (value, want) in [
+            ("off", "\"off\""),
+            ("0644", "\"0644\""),
+            ("644", "\"644\""),
+            ("1.5", "\"1.5\""),
+            ("", "\"\""),
+            ("aGVsbG8=", "aGVsbG8="),
+            ("/opt/bin/run-command.sh", "/opt/bin/run-command.sh"),
+            ("a: b", "'a: b'"),
+            ("- x", "'- x'"),
+            ("2026-11-23", "\"2026-11-23\""),
+            ("1:30", "\"1:30\""),
+            ("stop", "stop"),
+        ] {
+            let mut out = String::new();
+            string(&mut out, value, 0);
+            assert_eq!(out, want, "{value:?}");
+        }
+        let mut out = String::new();
+        string(&mut out, "keep\n\n", 0);
+        assert_eq!(
+            out, "|+\n  keep\n",
+            "the line break after the block comes from the caller"
+        );
+    }
+}
