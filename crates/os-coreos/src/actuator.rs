@@ -2,14 +2,18 @@
 //! the result Secret and the status to the framework.
 
 use crate::config::ExtensionConfig;
-use crate::render::{SecretData, referenced_secrets, render};
+use crate::render::{SecretData, referenced_secrets, render_checked};
 use async_trait::async_trait;
 use extension_framework::config::ConfigFile;
 use extension_framework::osc::OscOutput;
 use extension_framework::{Actuator, Context, Error};
 use gardener_api::extensions::OperatingSystemConfig;
 use k8s_openapi::api::core::v1::Secret;
-use kube::{Api, ResourceExt};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Api, Resource, ResourceExt};
+
+/// The reason of the warning event for user data above the size limit.
+pub const OVERSIZED_REASON: &str = "UserDataTooLarge";
 
 /// Renders user data (provision) and extension units/files (reconcile).
 pub struct CoreOsActuator {
@@ -54,11 +58,11 @@ impl Actuator<OperatingSystemConfig> for CoreOsActuator {
         osc: &OperatingSystemConfig,
     ) -> Result<OscOutput, Error> {
         let secrets = Self::secrets(ctx, osc).await?;
-        let output = render(osc, &self.config.get(), &secrets)?;
-        if let Some(user_data) = &output.user_data {
-            tracing::info!(bytes = user_data.len(), "Rendered Ignition user data");
+        let rendered = render_checked(osc, &self.config.get(), &secrets)?;
+        if let Some((size, limit)) = rendered.oversized {
+            warn_oversized(ctx, osc, size, limit).await;
         }
-        Ok(output)
+        Ok(rendered.output)
     }
 
     async fn delete(&self, _: &Context, _: &OperatingSystemConfig) -> Result<(), Error> {
@@ -67,5 +71,31 @@ impl Actuator<OperatingSystemConfig> for CoreOsActuator {
 
     async fn migrate(&self, _: &Context, _: &OperatingSystemConfig) -> Result<(), Error> {
         Ok(())
+    }
+}
+
+/// Says that the user data is larger than providers may accept: an error log line and a Warning
+/// event on the OSC. The reconcile itself succeeds: gardenlet decides what the worker does with it.
+async fn warn_oversized(ctx: &Context, osc: &OperatingSystemConfig, size: u64, limit: u64) {
+    let note = format!(
+        "provision user data is {size} bytes, above the limit of {limit} bytes; compress large files with userData.gzipFilesAboveBytes"
+    );
+    tracing::error!(bytes = size, limit, "User data exceeds the size limit");
+    let recorder = Recorder::new(
+        ctx.client.clone(),
+        Reporter {
+            controller: format!("gardener-extension-{}", crate::NAME),
+            instance: None,
+        },
+    );
+    let event = Event {
+        type_: EventType::Warning,
+        reason: OVERSIZED_REASON.into(),
+        note: Some(note),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = recorder.publish(&event, &osc.object_ref(&())).await {
+        tracing::error!(error = %extension_framework::error_chain(&e), "Could not record the user-data size event");
     }
 }

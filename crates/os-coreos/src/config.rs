@@ -24,7 +24,26 @@ pub struct ExtensionConfig {
     /// Time synchronisation; defaulted to systemd-timesyncd.
     #[serde(default)]
     pub ntp: Option<NtpConfig>,
+    /// Size of the provision user data (not in upstream's API).
+    #[serde(default)]
+    pub user_data: Option<UserDataConfig>,
 }
+
+/// Provision user-data size: a warning above a limit, and optional compression of large files.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserDataConfig {
+    /// Above this many bytes the reconcile warns (event and log line); default 16 KiB, the AWS
+    /// user-data limit; 0 disables the warning.
+    #[serde(default)]
+    pub size_limit_bytes: Option<u64>,
+    /// Ignition files larger than this are gzip-compressed (`compression: gzip`); off when unset.
+    #[serde(default)]
+    pub gzip_files_above_bytes: Option<u64>,
+}
+
+/// The default user-data size limit.
+pub const DEFAULT_SIZE_LIMIT: u64 = 16 * 1024;
 
 /// NTP settings.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -127,6 +146,21 @@ impl ExtensionConfig {
         self.ntp.clone().unwrap_or_default()
     }
 
+    /// The user-data size above which the reconcile warns (`None`: never).
+    pub fn size_limit(&self) -> Option<u64> {
+        let limit = self
+            .user_data
+            .as_ref()
+            .and_then(|u| u.size_limit_bytes)
+            .unwrap_or(DEFAULT_SIZE_LIMIT);
+        (limit > 0).then_some(limit)
+    }
+
+    /// The file size above which Ignition files are gzip-compressed.
+    pub fn gzip_above(&self) -> Option<u64> {
+        self.user_data.as_ref().and_then(|u| u.gzip_files_above_bytes)
+    }
+
     /// Whether the user data is cloud-config rather than Ignition.
     pub fn cloud_config(&self) -> bool {
         self.user_data_format.as_deref() == Some(UserDataFormat::CLOUD_CONFIG)
@@ -162,6 +196,9 @@ impl ExtensionConfig {
         }
         if shoot.enable_docker.is_some() {
             merged.enable_docker = shoot.enable_docker;
+        }
+        if shoot.user_data.is_some() {
+            merged.user_data = shoot.user_data;
         }
         Ok(merged)
     }

@@ -45,6 +45,8 @@ struct Security {
 #[derive(Serialize, Default)]
 struct Resource {
     #[serde(skip_serializing_if = "Option::is_none")]
+    compression: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<String>,
     verification: Empty,
 }
@@ -127,6 +129,25 @@ pub enum Content {
 }
 
 impl Content {
+    /// The raw bytes (for compression), if known.
+    fn bytes(&self) -> Option<Vec<u8>> {
+        match self {
+            Self::Base64(b64) => base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok(),
+            Self::Plain(text) => Some(text.as_bytes().to_vec()),
+            Self::Bytes(bytes) => Some(bytes.clone()),
+        }
+    }
+
+    /// `(compression, source)`: gzip and base64 when the content is larger than `gzip_above`.
+    fn resource(&self, gzip_above: Option<u64>) -> (Option<&'static str>, String) {
+        if let (Some(threshold), Some(bytes)) = (gzip_above, self.bytes())
+            && bytes.len() as u64 > threshold
+        {
+            return (Some("gzip"), Self::Bytes(gzip(&bytes)).source());
+        }
+        (None, self.source())
+    }
+
     fn source(&self) -> String {
         match self {
             Self::Base64(b64) => format!("data:;base64,{b64}"),
@@ -152,6 +173,14 @@ pub struct UnitSpec {
     pub dropins: Vec<(String, String)>,
 }
 
+/// gzip with a fixed header (no name, no time), so equal input gives equal user data.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("writing to a Vec cannot fail");
+    encoder.finish().expect("writing to a Vec cannot fail")
+}
+
 /// What the user data is made of.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Provision {
@@ -161,6 +190,8 @@ pub struct Provision {
     pub units: Vec<UnitSpec>,
     /// Whether docker's sysext is enabled.
     pub docker: bool,
+    /// Files larger than this many bytes are gzip-compressed.
+    pub gzip_above: Option<u64>,
 }
 
 /// The Ignition config of a provision OSC, and why it is invalid.
@@ -186,16 +217,18 @@ fn mask(path: &str) -> Link {
     }
 }
 
-fn file(path: &str, source: String, mode: Option<u32>) -> File {
+fn file(spec: &FileSpec, gzip_above: Option<u64>) -> File {
+    let (compression, source) = spec.content.resource(gzip_above);
     File {
         group: Empty {},
-        path: path.into(),
+        path: spec.path.clone(),
         user: Empty {},
         contents: Resource {
+            compression,
             source: Some(source),
             verification: Empty {},
         },
-        mode,
+        mode: spec.mode,
     }
 }
 
@@ -261,7 +294,7 @@ pub fn render(provision: &Provision) -> Result<Vec<u8>, InvalidIgnition> {
         storage: Storage {
             files: files
                 .iter()
-                .map(|f| file(&f.path, f.content.source(), f.mode))
+                .map(|f| file(f, provision.gzip_above))
                 .collect(),
             links,
         },

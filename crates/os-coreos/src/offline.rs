@@ -5,7 +5,7 @@ use extension_framework::config::{FieldPath, VersionedConfig, decode, load_file}
 use gardener_api::extensions::OperatingSystemConfig;
 use k8s_openapi::api::core::v1::Secret;
 use os_coreos::config::ExtensionConfig;
-use os_coreos::render::{SecretData, render};
+use os_coreos::render::{SecretData, render_checked};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,7 +55,11 @@ fn run(args: Render) -> Result<Vec<u8>, String> {
             decode::<ExtensionConfig>(&empty, &FieldPath::default()).map_err(|e| e.to_string())?
         }
     };
-    let output = render(&osc, &config, &secrets).map_err(|e| e.to_string())?;
+    let rendered = render_checked(&osc, &config, &secrets).map_err(|e| e.to_string())?;
+    if let Some((size, limit)) = rendered.oversized {
+        eprintln!("warning: the user data is {size} bytes, above the limit of {limit} bytes");
+    }
+    let output = rendered.output;
     if let Some(user_data) = output.user_data {
         return Ok(user_data);
     }

@@ -108,6 +108,7 @@ fn provision(
         files,
         units,
         docker: config.docker(),
+        gzip_above: config.gzip_above(),
     })
 }
 
@@ -238,6 +239,27 @@ fn cloud_config_files(
             })
         })
         .collect()
+}
+
+/// What the controller writes for `osc`, and whether its user data is larger than the limit.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The output for the framework.
+    pub output: OscOutput,
+    /// `(size, limit)` when the user data exceeds the configured limit.
+    pub oversized: Option<(u64, u64)>,
+}
+
+/// [`render`] with the size check of the effective configuration.
+///
+/// # Errors
+/// As [`render`].
+pub fn render_checked(osc: &OperatingSystemConfig, global: &ExtensionConfig, secrets: &SecretData) -> Result<Rendered, Error> {
+    let limit = global.merged(osc.spec.default_spec.provider_config.as_ref())?.size_limit();
+    let output = render(osc, global, secrets)?;
+    let size = output.user_data.as_ref().map_or(0, |d| d.len() as u64);
+    let oversized = limit.filter(|limit| size > *limit).map(|limit| (size, limit));
+    Ok(Rendered { output, oversized })
 }
 
 /// What the controller writes for `osc`, given the global config and the referenced Secrets.

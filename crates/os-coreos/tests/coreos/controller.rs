@@ -146,6 +146,23 @@ async fn provision_reconcile_and_an_error_end_to_end() {
         error.description
     );
     assert!(!error.description.contains("s3cr3t"));
+
+    // Oversized user data: the reconcile succeeds, a Warning event says why it may not boot.
+    let mut big = osc("coreos", "provision", json!([]), json!([{"path": "/big", "content": {"inline": {"encoding": "", "data": "x".repeat(20_000)}}}]));
+    big.metadata.name = Some("big".into());
+    api.create(&PostParams::default(), &big).await.unwrap();
+    wait(&api, "big", LastOperationState::Succeeded).await;
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), NS);
+    let warning = events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|e| e.reason.as_deref() == Some(os_coreos::actuator::OVERSIZED_REASON))
+        .expect("a warning event");
+    assert_eq!(warning.type_.as_deref(), Some("Warning"));
+    assert_eq!(warning.regarding.unwrap().name.as_deref(), Some("big"));
     running.shutdown().await.unwrap();
 }
 
