@@ -10,8 +10,11 @@ use serde_json::{Value, json};
 use std::hint::black_box;
 
 fn config(fields: Value) -> ExtensionConfig {
-    let mut raw = json!({"apiVersion": ExtensionConfig::API_VERSION, "kind": ExtensionConfig::KIND});
-    raw.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+    let mut raw =
+        json!({"apiVersion": ExtensionConfig::API_VERSION, "kind": ExtensionConfig::KIND});
+    raw.as_object_mut()
+        .unwrap()
+        .extend(fields.as_object().unwrap().clone());
     decode(&raw, &FieldPath::default()).unwrap()
 }
 
@@ -42,8 +45,14 @@ fn bench(c: &mut Criterion) {
     let cases = [("typical", osc(10, 0)), ("large", osc(200, 10))];
     let formats = [
         ("ignition", config(json!({}))),
-        ("ignition-gzip", config(json!({"userData": {"gzipFilesAboveBytes": 4096}}))),
-        ("cloud-config", config(json!({"userDataFormat": "cloud-config"}))),
+        (
+            "ignition-gzip",
+            config(json!({"userData": {"gzipFilesAboveBytes": 4096}})),
+        ),
+        (
+            "cloud-config",
+            config(json!({"userDataFormat": "cloud-config"})),
+        ),
     ];
     for (case, osc) in &cases {
         for (format, config) in &formats {

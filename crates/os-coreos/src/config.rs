@@ -158,7 +158,9 @@ impl ExtensionConfig {
 
     /// The file size above which Ignition files are gzip-compressed.
     pub fn gzip_above(&self) -> Option<u64> {
-        self.user_data.as_ref().and_then(|u| u.gzip_files_above_bytes)
+        self.user_data
+            .as_ref()
+            .and_then(|u| u.gzip_files_above_bytes)
     }
 
     /// Whether the user data is cloud-config rather than Ignition.

@@ -132,7 +132,9 @@ impl Content {
     /// The raw bytes (for compression), if known.
     fn bytes(&self) -> Option<Vec<u8>> {
         match self {
-            Self::Base64(b64) => base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok(),
+            Self::Base64(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok(),
             Self::Plain(text) => Some(text.as_bytes().to_vec()),
             Self::Bytes(bytes) => Some(bytes.clone()),
         }
@@ -176,8 +178,12 @@ pub struct UnitSpec {
 /// gzip with a fixed header (no name, no time), so equal input gives equal user data.
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
-    let mut encoder = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes).expect("writing to a Vec cannot fail");
+    let mut encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(bytes)
+        .expect("writing to a Vec cannot fail");
     encoder.finish().expect("writing to a Vec cannot fail")
 }
 

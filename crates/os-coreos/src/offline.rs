@@ -24,6 +24,9 @@ struct Render {
     /// The extension configuration (as `--config` of the controller).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// The user-data format, overriding the configuration's `userDataFormat`.
+    #[arg(long, value_parser = ["ignition", "cloud-config"])]
+    format: Option<String>,
 }
 
 fn read<T: serde::de::DeserializeOwned>(file: &PathBuf) -> Result<T, String> {
@@ -55,6 +58,10 @@ fn run(args: Render) -> Result<Vec<u8>, String> {
             decode::<ExtensionConfig>(&empty, &FieldPath::default()).map_err(|e| e.to_string())?
         }
     };
+    let mut config = config;
+    if let Some(format) = args.format {
+        config.user_data_format = Some(format);
+    }
     let rendered = render_checked(&osc, &config, &secrets).map_err(|e| e.to_string())?;
     if let Some((size, limit)) = rendered.oversized {
         eprintln!("warning: the user data is {size} bytes, above the limit of {limit} bytes");

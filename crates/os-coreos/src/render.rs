@@ -254,11 +254,19 @@ pub struct Rendered {
 ///
 /// # Errors
 /// As [`render`].
-pub fn render_checked(osc: &OperatingSystemConfig, global: &ExtensionConfig, secrets: &SecretData) -> Result<Rendered, Error> {
-    let limit = global.merged(osc.spec.default_spec.provider_config.as_ref())?.size_limit();
+pub fn render_checked(
+    osc: &OperatingSystemConfig,
+    global: &ExtensionConfig,
+    secrets: &SecretData,
+) -> Result<Rendered, Error> {
+    let limit = global
+        .merged(osc.spec.default_spec.provider_config.as_ref())?
+        .size_limit();
     let output = render(osc, global, secrets)?;
     let size = output.user_data.as_ref().map_or(0, |d| d.len() as u64);
-    let oversized = limit.filter(|limit| size > *limit).map(|limit| (size, limit));
+    let oversized = limit
+        .filter(|limit| size > *limit)
+        .map(|limit| (size, limit));
     Ok(Rendered { output, oversized })
 }
 

@@ -11,6 +11,8 @@ mod binary;
 mod cloud_config;
 #[path = "coreos/controller.rs"]
 mod controller;
+#[path = "coreos/golden.rs"]
+mod golden;
 #[path = "coreos/ignition.rs"]
 mod ignition;
 #[path = "coreos/reconcile.rs"]

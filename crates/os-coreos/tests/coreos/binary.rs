@@ -134,3 +134,34 @@ fn invalid_extension_configs_stop_the_start() {
         );
     }
 }
+
+#[test]
+fn render_takes_the_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let osc_file = dir.path().join("osc.yaml");
+    std::fs::write(
+        &osc_file,
+        serde_json::to_string(&upstream_provision()).unwrap(),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("render")
+        .arg("--osc")
+        .arg(&osc_file)
+        .args(["--format", "cloud-config"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("#cloud-config\n\ncoreos:\n")
+    );
+    let bad = Command::new(BIN)
+        .arg("render")
+        .arg("--osc")
+        .arg(&osc_file)
+        .args(["--format", "xml"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -60,7 +60,7 @@ async fn wait(
 
 #[tokio::test]
 async fn provision_reconcile_and_an_error_end_to_end() {
-    let (_server, client, running) = seed().await;
+    let (server, client, running) = seed().await;
     let api: Api<OperatingSystemConfig> = Api::namespaced(client.clone(), NS);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
 
@@ -148,7 +148,12 @@ async fn provision_reconcile_and_an_error_end_to_end() {
     assert!(!error.description.contains("s3cr3t"));
 
     // Oversized user data: the reconcile succeeds, a Warning event says why it may not boot.
-    let mut big = osc("coreos", "provision", json!([]), json!([{"path": "/big", "content": {"inline": {"encoding": "", "data": "x".repeat(20_000)}}}]));
+    let mut big = osc(
+        "coreos",
+        "provision",
+        json!([]),
+        json!([{"path": "/big", "content": {"inline": {"encoding": "", "data": "x".repeat(20_000)}}}]),
+    );
     big.metadata.name = Some("big".into());
     api.create(&PostParams::default(), &big).await.unwrap();
     wait(&api, "big", LastOperationState::Succeeded).await;
@@ -163,6 +168,40 @@ async fn provision_reconcile_and_an_error_end_to_end() {
         .expect("a warning event");
     assert_eq!(warning.type_.as_deref(), Some("Warning"));
     assert_eq!(warning.regarding.unwrap().name.as_deref(), Some("big"));
+
+    // Item 31: the heartbeat Lease names the extension.
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(client.clone(), NS);
+    let lease = leases.get("gardener-extension-heartbeat").await.unwrap();
+    assert_eq!(
+        lease.spec.unwrap().holder_identity.as_deref(),
+        Some("os-coreos")
+    );
+
+    // Item 14: deletion writes nothing but the framework's status and finalizer.
+    server.clear_requests();
+    api.delete("pool-01-original", &Default::default())
+        .await
+        .unwrap();
+    let gone = await_condition(
+        api.clone(),
+        "pool-01-original",
+        |o: Option<&OperatingSystemConfig>| o.is_none(),
+    );
+    tokio::time::timeout(Duration::from_secs(20), gone)
+        .await
+        .unwrap()
+        .unwrap();
+    for r in server.requests().iter().filter(|r| r.is_write()) {
+        assert!(
+            r.resource == "operatingsystemconfigs"
+                && (r.subresource == "status" || r.verb == "patch" || r.verb == "delete"),
+            "unexpected write {} {}/{}",
+            r.verb,
+            r.resource,
+            r.name
+        );
+    }
     running.shutdown().await.unwrap();
 }
 

@@ -37,9 +37,17 @@ pub fn config(fields: Value) -> ExtensionConfig {
     decode(&raw, &FieldPath::default()).unwrap()
 }
 
-/// Checks Ignition JSON with Debian's `ignition-validate` (2.14, spec 3.3.0). Absent locally, the
-/// check is skipped with a message; CI installs it (`.ci/run`) and must not skip.
+/// Checks Ignition JSON with the `ignition-config` crate (a 3.3.0 config, no warnings about
+/// unknown fields) and with Debian's `ignition-validate` (2.14, spec 3.3.0). Absent locally, the
+/// latter is skipped with a message; CI installs it (`.ci/run`) and must not skip.
 pub fn ignition_validate(user_data: &[u8]) {
+    let (parsed, warnings) =
+        ignition_config::Config::parse_slice(user_data).expect("ignition-config parses it");
+    assert!(
+        matches!(parsed, ignition_config::Config::V3_3(_)),
+        "a 3.3.0 config"
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
     let binary = std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
             .map(|dir| dir.join("ignition-validate"))

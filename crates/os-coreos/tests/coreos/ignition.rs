@@ -262,22 +262,52 @@ fn large_files_are_compressed_and_oversized_user_data_is_reported() {
     let (size, limit) = plain.oversized.expect("32 KiB is above the default 16 KiB");
     assert_eq!(limit, 16 * 1024);
     assert!(size > 32 * 1024);
-    let compressed = render_checked(&osc, &config(json!({"userData": {"gzipFilesAboveBytes": 4096}})), &SecretData::new()).unwrap();
-    assert_eq!(compressed.oversized, None, "compression keeps it under the limit");
+    let compressed = render_checked(
+        &osc,
+        &config(json!({"userData": {"gzipFilesAboveBytes": 4096}})),
+        &SecretData::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        compressed.oversized, None,
+        "compression keeps it under the limit"
+    );
     let bytes = compressed.output.user_data.unwrap();
     ignition_validate(&bytes);
     let v: Value = serde_json::from_slice(&bytes).unwrap();
     let big_file = &v["storage"]["files"][1]["contents"];
     assert_eq!(big_file["compression"], "gzip");
     let gz = base64::engine::general_purpose::STANDARD
-        .decode(big_file["source"].as_str().unwrap().strip_prefix("data:;base64,").unwrap())
+        .decode(
+            big_file["source"]
+                .as_str()
+                .unwrap()
+                .strip_prefix("data:;base64,")
+                .unwrap(),
+        )
         .unwrap();
     let mut unpacked = String::new();
-    flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut unpacked).unwrap();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut unpacked)
+        .unwrap();
     assert_eq!(unpacked, big);
-    assert_eq!(v["storage"]["files"][2]["contents"], json!({"source": "data:,bar", "verification": {}}), "small files stay");
-    let again = render_checked(&osc, &config(json!({"userData": {"gzipFilesAboveBytes": 4096}})), &SecretData::new()).unwrap();
+    assert_eq!(
+        v["storage"]["files"][2]["contents"],
+        json!({"source": "data:,bar", "verification": {}}),
+        "small files stay"
+    );
+    let again = render_checked(
+        &osc,
+        &config(json!({"userData": {"gzipFilesAboveBytes": 4096}})),
+        &SecretData::new(),
+    )
+    .unwrap();
     assert_eq!(again.output.user_data.unwrap(), bytes, "deterministic");
-    let unlimited = render_checked(&osc, &config(json!({"userData": {"sizeLimitBytes": 0}})), &SecretData::new()).unwrap();
+    let unlimited = render_checked(
+        &osc,
+        &config(json!({"userData": {"sizeLimitBytes": 0}})),
+        &SecretData::new(),
+    )
+    .unwrap();
     assert_eq!(unlimited.oversized, None);
 }
