@@ -41,7 +41,7 @@
 //!
 //! ```
 //! use extension_framework::{Actuator, Context, Error, Manager};
-//! use extension_framework::options::{BindAddress, Options};
+//! use extension_framework::options::Options;
 //! use gardener_api::extensions::{DefaultSpec, Extension, ExtensionSpec, LastOperationState};
 //! use kube::api::{Api, PostParams};
 //!
@@ -70,11 +70,8 @@
 //! }
 //! let client = seed.client().await?;
 //!
-//! let mut options = Options::defaults(); // what `--help` documents
-//! options.leader_election = false;
-//! options.metrics_bind_address = BindAddress::Disabled;
-//! options.health_bind_address = BindAddress::Disabled;
-//! options.heartbeat_namespace = Some("default".into());
+//! // In-process: no leader election, no HTTP endpoints (`Options::defaults()` is what `--help` documents).
+//! let options = Options::embedded("default");
 //! let running = Manager::new("gardener-extension-hello")
 //!     .extension("hello", Hello)
 //!     .start(options, client.clone())

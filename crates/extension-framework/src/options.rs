@@ -170,6 +170,17 @@ impl Options {
         self.max_concurrent_reconciles.max(1)
     }
 
+    /// For running in-process next to other code (tests, the local seed): no leader election, no
+    /// HTTP endpoints, the heartbeat in `heartbeat_namespace`; everything else as [`Options::defaults`].
+    pub fn embedded(heartbeat_namespace: &str) -> Self {
+        let mut options = Self::defaults();
+        options.leader_election = false;
+        options.metrics_bind_address = BindAddress::Disabled;
+        options.health_bind_address = BindAddress::Disabled;
+        options.heartbeat_namespace = Some(heartbeat_namespace.into());
+        options
+    }
+
     /// Defaults, as if no flag was given (for tests and embedding).
     pub fn defaults() -> Self {
         #[derive(clap::Parser)]

@@ -739,18 +739,24 @@ pub fn run_main_with<E: clap::Args>(build: impl FnOnce(&E) -> Manager) -> std::p
         return std::process::ExitCode::from(2);
     };
     let manager = build(&flags);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let (manager, cli) = manager.parse::<Cli<E>>();
+    block_on(manager.run_parsed(cli.options))
+}
+
+/// Runs the extension on a multi-threaded runtime and turns the result into an exit code.
+fn block_on(
+    run: impl std::future::Future<Output = Result<(), RunError>>,
+) -> std::process::ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(r) => r,
+        Ok(runtime) => exit_code(runtime.block_on(run)),
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
-            return std::process::ExitCode::FAILURE;
+            std::process::ExitCode::FAILURE
         }
-    };
-    let (manager, cli) = manager.parse::<Cli<E>>();
-    exit_code(runtime.block_on(manager.run_parsed(cli.options)))
+    }
 }
 
 fn exit_code(result: Result<(), RunError>) -> std::process::ExitCode {
@@ -766,15 +772,5 @@ fn exit_code(result: Result<(), RunError>) -> std::process::ExitCode {
 /// The whole `main` of an extension binary: parse flags, run until SIGTERM/SIGINT, and turn the
 /// result into an exit code (errors are logged, not printed with a backtrace).
 pub fn run_main(manager: Manager) -> std::process::ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    exit_code(runtime.block_on(manager.run_from_args()))
+    block_on(manager.run_from_args())
 }

@@ -3,7 +3,7 @@
 
 use crate::fixtures::*;
 use extension_framework::RunningExtension;
-use extension_framework::options::{BindAddress, Options};
+use extension_framework::options::Options;
 use gardener_api::extensions::{ErrorCode, LastOperationState, OperatingSystemConfig};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};

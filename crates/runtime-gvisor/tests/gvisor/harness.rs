@@ -2,7 +2,7 @@
 
 use extension_framework::RunningExtension;
 use extension_framework::image_vector::ImageVector;
-use extension_framework::options::{BindAddress, Options};
+use extension_framework::options::Options;
 use gardener_api::extensions::{ContainerRuntime, LastOperationState};
 use gardener_api::resources::ManagedResource;
 use k8s_openapi::api::core::v1::Secret;
@@ -49,11 +49,7 @@ impl Seed {
 
     /// Starts the extension with the embedded image vector and the given test repository.
     pub async fn start(&self, test_repository: &str) -> RunningExtension {
-        let mut options = Options::defaults();
-        options.leader_election = false;
-        options.metrics_bind_address = BindAddress::Disabled;
-        options.health_bind_address = BindAddress::Disabled;
-        options.heartbeat_namespace = Some("garden".into());
+        let options = Options::embedded("garden");
         let flags = Flags {
             gvisor_installation_test_repository: test_repository.into(),
         };
