@@ -26,13 +26,8 @@ async fn seed() -> (RunningServer, kube::Client, RunningExtension) {
         "spec": {"cloudProfile": {}, "shoot": {"metadata": {"name": "bar"}}}});
     server.apply_yaml(&cluster.to_string(), "cluster").unwrap();
     let client = server.client().await.unwrap();
-    let mut options = Options::defaults();
-    options.leader_election = false;
-    options.metrics_bind_address = BindAddress::Disabled;
-    options.health_bind_address = BindAddress::Disabled;
-    options.heartbeat_namespace = Some(NS.into());
     let running = os_coreos::manager()
-        .start(options, client.clone())
+        .start(Options::embedded(NS), client.clone())
         .await
         .unwrap();
     (server, client, running)
