@@ -95,11 +95,13 @@ impl FieldError {
         }
     }
 
-    /// `Invalid value: <value>: <detail>`.
-    pub fn invalid(path: FieldPath, value: impl fmt::Debug, detail: &str) -> Self {
+    /// `Invalid value: <value>: <detail>`, the value as JSON (strings quoted, `null`), as
+    /// Kubernetes prints it.
+    pub fn invalid(path: FieldPath, value: impl serde::Serialize, detail: &str) -> Self {
+        let value = serde_json::to_string(&value).unwrap_or_else(|_| "<unprintable>".into());
         Self {
             path,
-            message: format!("Invalid value: {value:?}: {detail}"),
+            message: format!("Invalid value: {value}: {detail}"),
         }
     }
 

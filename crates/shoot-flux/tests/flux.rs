@@ -1,0 +1,5 @@
+//! shoot-flux: the FluxConfig API (defaulting and validation tables, checklist items 44 and 47),
+//! the Flux manifests, and the extension end to end against the test API server.
+
+#[path = "flux/api.rs"]
+mod api;
