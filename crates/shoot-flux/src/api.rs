@@ -192,12 +192,8 @@ impl VersionedConfig for FluxConfig {
         //    Flux namespace into every empty namespace.
         let explicit_namespace = self.flux.as_ref().and_then(|f| f.namespace.clone());
         self.flux.get_or_insert_with(FluxInstallation::default);
-        if self.kustomization.is_some() {
-            self.kustomization
-                .as_mut()
-                .expect("checked")
-                .template
-                .get_or_insert_with(|| json!({}));
+        if let Some(kustomization) = &mut self.kustomization {
+            kustomization.template.get_or_insert_with(|| json!({}));
         }
         if let Some(source) = self.source.as_ref().and_then(|s| s.template.clone())
             && let Some(kustomization) = self.kustomization_template_mut()
