@@ -99,6 +99,7 @@ pub mod client;
 pub mod cluster;
 pub mod config;
 mod controller;
+pub mod dev;
 pub mod error;
 pub mod format;
 pub mod healthcheck;

@@ -131,6 +131,45 @@ impl Registry {
         Ok(self)
     }
 
+    /// Adds an object given as JSON (objects without a Rust type, e.g. Flux's), named by its own
+    /// `apiVersion`, `kind`, namespace and name.
+    ///
+    /// # Errors
+    /// [`RegistryError::Duplicate`] as [`Registry::add`].
+    pub fn add_json(&mut self, object: &serde_json::Value) -> Result<&mut Self, RegistryError> {
+        let field = |pointer: &str| {
+            object
+                .pointer(pointer)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+        };
+        let api_version = field("/apiVersion");
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let name = format!(
+            "{}__{}__{}.yaml",
+            format!("{group}/{version}, Kind={}", field("/kind")).to_lowercase(),
+            field("/metadata/namespace"),
+            field("/metadata/name").replace(':', "_")
+        );
+        self.insert(name, object.clone())
+    }
+
+    fn insert(
+        &mut self,
+        name: String,
+        value: serde_json::Value,
+    ) -> Result<&mut Self, RegistryError> {
+        if self.objects.contains_key(&name) {
+            return Err(RegistryError::Duplicate(name));
+        }
+        let yaml = serde_saphyr::to_string(&sorted(value)).map_err(|e| RegistryError::Yaml {
+            name: name.clone(),
+            message: e.to_string(),
+        })?;
+        self.objects.insert(name, yaml);
+        Ok(self)
+    }
+
     /// Whether nothing was added.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
@@ -226,6 +265,25 @@ mod tests {
             one.add(&sa("gvisor")),
             Err(RegistryError::Duplicate(_))
         ));
+    }
+
+    #[test]
+    fn json_objects_are_named_like_typed_ones() {
+        let mut typed = Registry::new();
+        typed.add(&sa("gvisor")).unwrap();
+        let mut untyped = Registry::new();
+        untyped
+            .add_json(&serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "gvisor"}}))
+            .unwrap();
+        assert_eq!(typed.serialized(), untyped.serialized());
+        untyped
+            .add_json(&serde_json::json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository", "metadata": {"name": "a", "namespace": "b"}}))
+            .unwrap();
+        assert!(
+            untyped
+                .names()
+                .any(|n| n == "source.toolkit.fluxcd.io/v1, kind=gitrepository__b__a.yaml")
+        );
     }
 
     #[test]

@@ -1,5 +1,80 @@
-//! `gardener-extension-shoot-flux` (work in progress): Flux GitOps for Gardener shoots.
+//! `gardener-extension-shoot-flux`: Flux GitOps for Gardener shoots (Extension type `shoot-flux`).
 //!
-//! So far: the `FluxConfig` providerConfig API ([`api`]) with upstream's defaulting and validation.
+//! For every Extension of type `shoot-flux`, the extension delivers through
+//! gardener-resource-manager, with no shoot credentials of its own:
+//!
+//! * `extension-shoot-flux-install`: Flux, from the release manifest of the configured version
+//!   ([`manifests`]), cut to the selected components and moved to the configured registry and
+//!   namespace;
+//! * `extension-shoot-flux-source`: the GitRepository or OCIRepository and the Kustomization of the
+//!   `FluxConfig` ([`api`]);
+//! * `extension-shoot-flux-config`: the Secrets copied from the shoot's `spec.resources` and the
+//!   `shoot-info` ConfigMap ([`shoot_objects`]).
+//!
+//! In sync mode `Once` (the default) the first two are handed over to the shoot's owners after the
+//! bootstrap (`FluxBootstrapped=True`); the third keeps following the config. In `Continuous` mode
+//! all three do. Delete and migrate keep everything in the shoot. Hibernated shoots are left alone.
 
+pub mod actuator;
 pub mod api;
+pub mod manifests;
+pub mod shoot_objects;
+
+use extension_framework::Manager;
+use extension_framework::healthcheck::{HealthCheckRegistration, ManagedResourceCheck};
+use gardener_api::extensions::Extension;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The Extension type.
+pub const TYPE: &str = "shoot-flux";
+/// The extension's name: heartbeat holder and leader-election Lease `shoot-flux-leader-election`.
+pub const NAME: &str = "shoot-flux";
+/// The Flux manifests shipped with the crate (a trimmed stand-in for offline use: local seed, tests).
+pub const BUNDLED_MANIFESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/manifests");
+
+/// The extension's own flags.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Flags {
+    /// The garden's cluster identity, written to `shoot-info` as `SHOOT_INFO_GARDEN_CLUSTER_IDENTITY`.
+    #[arg(long, default_value = "garden")]
+    pub garden_cluster_identity: String,
+    /// Read Flux's manifests from `<dir>/<version>/install.yaml` instead of downloading them.
+    #[arg(long, value_name = "DIR")]
+    pub flux_manifests_dir: Option<PathBuf>,
+    /// Where to download Flux's `install.yaml`; `{version}` is replaced.
+    #[arg(long, default_value = manifests::DEFAULT_URL_TEMPLATE)]
+    pub flux_manifests_url: String,
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Self {
+            garden_cluster_identity: "garden".into(),
+            flux_manifests_dir: None,
+            flux_manifests_url: manifests::DEFAULT_URL_TEMPLATE.into(),
+        }
+    }
+}
+
+/// The extension: the Extension controller (resync 60 minutes), its health check and the heartbeat.
+pub fn manager(flags: &Flags) -> Manager {
+    let manifests =
+        manifests::ManifestSource::new(flags.flux_manifests_dir.clone(), &flags.flux_manifests_url);
+    let actuator = actuator::FluxActuator::new(manifests, &flags.garden_cluster_identity);
+    Manager::new(NAME)
+        .with(
+            extension_framework::Registration::<Extension>::new(TYPE, actuator)
+                .resync(Duration::from_secs(60 * 60)),
+        )
+        .with(
+            HealthCheckRegistration::<Extension>::new(TYPE, Duration::from_secs(30)).condition(
+                "SystemComponentsHealthy",
+                vec![
+                    Arc::new(ManagedResourceCheck::new(actuator::INSTALL_MR)),
+                    Arc::new(ManagedResourceCheck::new(actuator::CONFIG_MR)),
+                ],
+            ),
+        )
+}

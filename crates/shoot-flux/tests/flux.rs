@@ -3,3 +3,7 @@
 
 #[path = "flux/api.rs"]
 mod api;
+#[path = "flux/extension.rs"]
+mod extension;
+#[path = "flux/manifests.rs"]
+mod manifests;
