@@ -30,6 +30,11 @@ pub fn extensions() -> Vec<Manager> {
         mwe::manager(),
         runtime_gvisor::manager(&runtime_gvisor::Flags::default()),
         os_coreos::manager(),
+        // Flux's manifests from the crate's offline stand-in: the local seed has no internet.
+        shoot_flux::manager(&shoot_flux::Flags {
+            flux_manifests_dir: Some(shoot_flux::BUNDLED_MANIFESTS.into()),
+            ..shoot_flux::Flags::default()
+        }),
     ]
 }
 
@@ -295,6 +300,8 @@ pub struct LocalSeed {
     pub extensions: Vec<(String, RunningExtension)>,
     /// What they serve.
     pub served: Vec<(&'static str, Vec<String>)>,
+    /// Stops the resource-manager stand-in when dropped.
+    _resource_manager: tokio::sync::watch::Sender<bool>,
 }
 
 /// Starts the API server with the example loaded and the extensions running.
@@ -371,11 +378,19 @@ pub async fn start(
         Some(c) => c,
         None => server.client().await.map_err(|e| setup(&e))?,
     };
+    // No shoot here: a stand-in reports ManagedResources as gardener-resource-manager would.
+    let (resource_manager, stop) = tokio::sync::watch::channel(false);
+    extension_framework::dev::resource_manager(client.clone(), stop);
+    let _ = writeln!(
+        out,
+        "resource-manager stand-in: ManagedResources are reported applied and healthy (nothing is applied)"
+    );
     Ok(LocalSeed {
         server,
         client,
         extensions: running,
         served,
+        _resource_manager: resource_manager,
     })
 }
 

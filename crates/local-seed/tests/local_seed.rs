@@ -65,7 +65,23 @@ async fn example_environment_converges_and_lists_unhandled_objects() {
             row.name
         );
     }
-    assert_eq!(unhandled, ["shoot-flux"], "no extension serves it yet");
+    assert!(
+        unhandled.is_empty(),
+        "every example object has its extension: {unhandled:?}"
+    );
+    let flux = rows
+        .iter()
+        .find(|r| r.name == "shoot--foo--bar/shoot-flux")
+        .unwrap();
+    assert_eq!(flux.state.as_deref(), Some("Create Succeeded"));
+    assert_eq!(
+        flux.produced,
+        [
+            "ManagedResource extension-shoot-flux-config",
+            "ManagedResource extension-shoot-flux-install",
+            "ManagedResource extension-shoot-flux-source"
+        ]
+    );
     assert!(
         rows.iter()
             .filter(|r| !r.handled)
