@@ -4,10 +4,8 @@ use local_seed::{Config, converged, start, table, watch_until_converged};
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn example_environment_converges_and_lists_unhandled_objects() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
+fn config(dir: &tempfile::TempDir) -> Config {
+    Config {
         example: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../example"),
         kubeconfig_out: dir.path().join("kubeconfig"),
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -16,7 +14,13 @@ async fn example_environment_converges_and_lists_unhandled_objects() {
         log_level: extension_framework::options::LogLevel::Error,
         log_format: extension_framework::options::LogFormat::Text,
         skip_extension: vec![],
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_environment_converges_with_every_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&dir);
     let mut out = Vec::new();
     let seed = start(&config, local_seed::extensions(), &mut out)
         .await
@@ -89,7 +93,7 @@ async fn example_environment_converges_and_lists_unhandled_objects() {
     );
     let summary = table(&rows);
     assert!(summary.starts_with("KIND"));
-    assert!(summary.contains("not handled"));
+    assert!(!summary.contains("not handled"));
     let progress = String::from_utf8(out).unwrap();
     assert!(
         progress.contains("Create Succeeded Successfully reconciled Extension"),
@@ -110,4 +114,27 @@ fn skipped_extensions_are_not_run() {
     let rest = local_seed::selected_extensions(&["gardener-extension-mwe".to_string()]);
     assert!(rest.iter().all(|m| m.name() != "gardener-extension-mwe"));
     assert_eq!(rest.len(), all.len() - 1);
+}
+
+/// Objects whose extension is not part of the run are listed as such, never faked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_of_skipped_extensions_are_not_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&dir);
+    let mut out = Vec::new();
+    let extensions = local_seed::selected_extensions(&["gardener-extension-mwe".to_string()]);
+    let seed = start(&config, extensions, &mut out).await.unwrap();
+    let rows = watch_until_converged(&seed, &mut out, Duration::from_secs(60))
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+    let mwe = rows
+        .iter()
+        .find(|r| r.name == "shoot--foo--bar/mwe")
+        .unwrap();
+    assert!(!mwe.handled && mwe.state.is_none());
+    assert!(table(&rows).contains("not handled"));
+    for (_, running) in seed.extensions {
+        running.shutdown().await.unwrap();
+    }
 }
