@@ -7,7 +7,7 @@ use crate::shoot_objects::{self, invalid};
 use async_trait::async_trait;
 use extension_framework::config::decode_provider_config;
 use extension_framework::healthcheck::{Verdict, build_condition};
-use extension_framework::managed_resources::{self as mr, unhealthy_reason};
+use extension_framework::managed_resources as mr;
 use extension_framework::registry::Registry;
 use extension_framework::{Actuator, Context, Error};
 use gardener_api::core::Shoot;
@@ -31,8 +31,9 @@ pub const ORIGIN: &str = "shoot-flux";
 pub const BOOTSTRAPPED: &str = "FluxBootstrapped";
 /// Its reason.
 pub const BOOTSTRAP_REASON: &str = "BootstrapSuccessful";
-/// How soon a bootstrap that waits for gardener-resource-manager is checked again.
-pub const BOOTSTRAP_RECHECK: Duration = Duration::from_secs(15);
+/// How long a bootstrap waits for gardener-resource-manager to apply Flux and the source (as
+/// upstream waits for the source to become ready).
+pub const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(300);
 const IGNORE_ANNOTATION: &str = "resources.gardener.cloud/ignore";
 
 /// Installs Flux into shoots.
@@ -120,39 +121,25 @@ impl FluxActuator {
         ctx: &Context,
         namespace: &str,
         ext: &Extension,
+        with_source: bool,
     ) -> Result<(), Error> {
-        let mrs: Api<ManagedResource> = Api::namespaced(ctx.client.clone(), namespace);
-        let mut waiting = Vec::new();
-        for name in [INSTALL_MR, SOURCE_MR] {
-            match mrs.get_opt(name).await? {
-                Some(m) => {
-                    if let Some(reason) = unhealthy_reason(&m) {
-                        waiting.push(reason);
-                    }
-                }
-                None if name == SOURCE_MR => {}
-                None => waiting.push(format!("managed resource {name} not found")),
-            }
-        }
-        if !waiting.is_empty() {
-            return Err(Error::requeue_after(
-                BOOTSTRAP_RECHECK,
-                Some(Error::msg(format!(
-                    "waiting for Flux to be bootstrapped: {}",
-                    waiting.join(", ")
-                ))),
-            ));
-        }
-        for name in [INSTALL_MR, SOURCE_MR] {
-            let patch = json!({"metadata": {"annotations": {IGNORE_ANNOTATION: "true"}}});
-            match mrs
-                .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        let wanted: &[&str] = if with_source {
+            &[INSTALL_MR, SOURCE_MR]
+        } else {
+            &[INSTALL_MR]
+        };
+        for name in wanted {
+            mr::wait_until_healthy(&ctx.client, namespace, name, BOOTSTRAP_TIMEOUT)
                 .await
-            {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.is_not_found() => {}
-                Err(e) => return Err(e.into()),
-            }
+                .map_err(|e| {
+                    Error::context("error waiting for Flux installation to get ready", e)
+                })?;
+        }
+        let mrs: Api<ManagedResource> = Api::namespaced(ctx.client.clone(), namespace);
+        for name in wanted {
+            let patch = json!({"metadata": {"annotations": {IGNORE_ANNOTATION: "true"}}});
+            mrs.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+                .await?;
         }
         set_bootstrapped(ctx, ext).await
     }
@@ -228,7 +215,8 @@ impl Actuator<Extension> for FluxActuator {
         }
         self.install(ctx, &namespace, &config).await?;
         if once {
-            self.finish_bootstrap(ctx, &namespace, ext).await?;
+            self.finish_bootstrap(ctx, &namespace, ext, config.source.is_some())
+                .await?;
         }
         Ok(())
     }
