@@ -2,6 +2,7 @@
 //! and `shoot-info`), the `Once`/`Continuous` sync modes, and non-destructive delete and migrate.
 
 use crate::api::{FluxConfig, SyncMode};
+use crate::garden::{Garden, Plan};
 use crate::manifests::{ManifestSource, Selection, select};
 use crate::shoot_objects::{self, invalid};
 use async_trait::async_trait;
@@ -40,6 +41,7 @@ const IGNORE_ANNOTATION: &str = "resources.gardener.cloud/ignore";
 pub struct FluxActuator {
     manifests: ManifestSource,
     garden_identity: String,
+    garden: Option<Garden>,
 }
 
 fn bootstrapped(ext: &Extension) -> bool {
@@ -67,7 +69,36 @@ impl FluxActuator {
         Self {
             manifests,
             garden_identity: garden_identity.into(),
+            garden: None,
         }
+    }
+
+    /// Enables the garden ConfigMap workflow for Extensions without a providerConfig.
+    pub fn with_garden(mut self, garden: Garden) -> Self {
+        self.garden = Some(garden);
+        self
+    }
+
+    /// The config and the extra shoot Secrets: the providerConfig, else the garden's
+    /// `flux-config` when the extension has garden access, else Flux alone.
+    async fn plan(&self, ctx: &Context, ext: &Extension, shoot: &Shoot) -> Result<Plan, Error> {
+        if let Some(config) =
+            decode_provider_config::<FluxConfig>(ext.spec.default_spec.provider_config.as_ref())?
+        {
+            return Ok(Plan {
+                config,
+                secrets: Vec::new(),
+            });
+        }
+        if let Some(garden) = &self.garden
+            && let Some(plan) = garden.plan(&ctx.client, shoot).await?
+        {
+            return Ok(plan);
+        }
+        Ok(Plan {
+            config: defaulted(),
+            secrets: Vec::new(),
+        })
     }
 
     async fn deploy(
@@ -200,15 +231,14 @@ impl Actuator<Extension> for FluxActuator {
             tracing::info!("Shoot is hibernated, nothing to do");
             return Ok(());
         }
-        let config =
-            decode_provider_config::<FluxConfig>(ext.spec.default_spec.provider_config.as_ref())?
-                .unwrap_or_else(defaulted);
+        let Plan { config, secrets } = self.plan(ctx, ext, &shoot).await?;
         let errors = shoot_objects::validate_references(&config, &shoot);
         if !errors.is_empty() {
             return Err(invalid(errors));
         }
         let namespace = ext.namespace().unwrap_or_default();
-        self.sync_config(ctx, &namespace, &shoot, &config).await?;
+        self.sync_config(ctx, &namespace, &shoot, &config, secrets)
+            .await?;
         let once = config.sync_mode() == SyncMode::ONCE;
         if once && bootstrapped(ext) {
             return Ok(());
@@ -237,8 +267,10 @@ impl FluxActuator {
         namespace: &str,
         shoot: &Shoot,
         config: &FluxConfig,
+        extra_secrets: Vec<Value>,
     ) -> Result<(), Error> {
         let mut objects = shoot_objects::secrets(&ctx.client, namespace, shoot, config).await?;
+        objects.extend(extra_secrets);
         objects.push(shoot_objects::shoot_info(
             shoot,
             &config.namespace(),

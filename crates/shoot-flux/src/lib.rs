@@ -14,11 +14,17 @@
 //! In sync mode `Once` (the default) the first two are handed over to the shoot's owners after the
 //! bootstrap (`FluxBootstrapped=True`); the third keeps following the config. In `Continuous` mode
 //! all three do. Delete and migrate keep everything in the shoot. Hibernated shoots are left alone.
+//!
+//! An Extension without a providerConfig follows the original design when the extension can reach
+//! the garden ([`garden`]): the repository comes from the project's `flux-config` ConfigMap, and a
+//! private repository's deploy key from the project's `flux-source` Secret ([`ssh`]).
 
 pub mod actuator;
 pub mod api;
+pub mod garden;
 pub mod manifests;
 pub mod shoot_objects;
+pub mod ssh;
 
 use extension_framework::Manager;
 use extension_framework::healthcheck::{HealthCheckRegistration, ManagedResourceCheck};
@@ -46,6 +52,16 @@ pub struct Flags {
     /// Where to download Flux's `install.yaml`; `{version}` is replaced.
     #[arg(long, default_value = manifests::DEFAULT_URL_TEMPLATE)]
     pub flux_manifests_url: String,
+    /// The garden kubeconfig for the garden ConfigMap workflow (default: gardenlet's Secret
+    /// `garden/gardenlet-kubeconfig` in the seed, if present).
+    #[arg(long, value_name = "FILE")]
+    pub garden_kubeconfig: Option<PathBuf>,
+    /// Turn the garden ConfigMap workflow off.
+    #[arg(long)]
+    pub disable_garden_workflow: bool,
+    /// How long to wait for a private repository's SSH host key.
+    #[arg(long, default_value_t = 10)]
+    pub ssh_host_key_timeout_seconds: u64,
 }
 
 impl Default for Flags {
@@ -54,6 +70,9 @@ impl Default for Flags {
             garden_cluster_identity: "garden".into(),
             flux_manifests_dir: None,
             flux_manifests_url: manifests::DEFAULT_URL_TEMPLATE.into(),
+            garden_kubeconfig: None,
+            disable_garden_workflow: false,
+            ssh_host_key_timeout_seconds: 10,
         }
     }
 }
@@ -62,7 +81,15 @@ impl Default for Flags {
 pub fn manager(flags: &Flags) -> Manager {
     let manifests =
         manifests::ManifestSource::new(flags.flux_manifests_dir.clone(), &flags.flux_manifests_url);
-    let actuator = actuator::FluxActuator::new(manifests, &flags.garden_cluster_identity);
+    let mut actuator = actuator::FluxActuator::new(manifests, &flags.garden_cluster_identity);
+    if !flags.disable_garden_workflow {
+        let access = match &flags.garden_kubeconfig {
+            Some(path) => garden::GardenAccess::Kubeconfig(path.clone()),
+            None => garden::GardenAccess::GardenletSecret,
+        };
+        let timeout = Duration::from_secs(flags.ssh_host_key_timeout_seconds);
+        actuator = actuator.with_garden(garden::Garden::new(access, timeout));
+    }
     Manager::new(NAME)
         .with(
             extension_framework::Registration::<Extension>::new(TYPE, actuator)

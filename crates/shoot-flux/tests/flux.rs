@@ -5,5 +5,7 @@
 mod api;
 #[path = "flux/extension.rs"]
 mod extension;
+#[path = "flux/garden.rs"]
+mod garden;
 #[path = "flux/manifests.rs"]
 mod manifests;

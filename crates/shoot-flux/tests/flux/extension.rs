@@ -16,16 +16,16 @@ use std::time::Duration;
 use test_apiserver::{RunningServer, TestApiServer};
 use tokio::sync::watch;
 
-const NS: &str = "shoot--foo--bar";
+pub(crate) const NS: &str = "shoot--foo--bar";
 
-struct Seed {
-    server: RunningServer,
+pub(crate) struct Seed {
+    pub(crate) server: RunningServer,
     client: Client,
     running: Option<RunningExtension>,
     _stop: watch::Sender<bool>,
 }
 
-fn shoot(hibernated: bool, identity: Option<&str>) -> Value {
+pub(crate) fn shoot(hibernated: bool, identity: Option<&str>) -> Value {
     json!({"apiVersion": "core.gardener.cloud/v1beta1", "kind": "Shoot", "metadata": {"name": "bar", "namespace": "garden-foo"},
            "spec": {"hibernation": {"enabled": hibernated}, "resources": [
                {"name": "flux-ssh", "resourceRef": {"apiVersion": "v1", "kind": "Secret", "name": "ssh"}},
@@ -37,6 +37,12 @@ fn shoot(hibernated: bool, identity: Option<&str>) -> Value {
 
 impl Seed {
     async fn new(shoot: Value) -> Self {
+        Self::with_flags(shoot, shoot_flux::Flags::default()).await
+    }
+
+    /// A seed running the extension with `flags` (the bundled manifests and garden identity
+    /// `my-garden` set).
+    pub(crate) async fn with_flags(shoot: Value, flags: shoot_flux::Flags) -> Self {
         let server = TestApiServer::builder().start().await.unwrap();
         for crd in gardener_api::crds::all() {
             server
@@ -54,7 +60,7 @@ impl Seed {
         let flags = shoot_flux::Flags {
             flux_manifests_dir: Some(shoot_flux::BUNDLED_MANIFESTS.into()),
             garden_cluster_identity: "my-garden".into(),
-            ..shoot_flux::Flags::default()
+            ..flags
         };
         let running = shoot_flux::manager(&flags)
             .start(Options::embedded(NS), client.clone())
@@ -68,11 +74,11 @@ impl Seed {
         }
     }
 
-    fn extensions(&self) -> Api<Extension> {
+    pub(crate) fn extensions(&self) -> Api<Extension> {
         Api::namespaced(self.client.clone(), NS)
     }
 
-    async fn create(&self, provider_config: Value) {
+    pub(crate) async fn create(&self, provider_config: Value) {
         let ext: Extension = serde_json::from_value(json!({"apiVersion": "extensions.gardener.cloud/v1alpha1", "kind": "Extension",
             "metadata": {"name": "shoot-flux", "namespace": NS}, "spec": {"type": "shoot-flux", "providerConfig": provider_config}})).unwrap();
         self.extensions()
@@ -81,7 +87,7 @@ impl Seed {
             .unwrap();
     }
 
-    async fn wait(&self, condition: impl Fn(&Extension) -> bool) -> Extension {
+    pub(crate) async fn wait(&self, condition: impl Fn(&Extension) -> bool) -> Extension {
         let done = await_condition(
             self.extensions(),
             "shoot-flux",
@@ -94,13 +100,13 @@ impl Seed {
             .unwrap()
     }
 
-    async fn wait_state(&self, state: LastOperationState) -> Extension {
+    pub(crate) async fn wait_state(&self, state: LastOperationState) -> Extension {
         self.wait(move |e| last_state(e) == Some(state.clone()))
             .await
     }
 
     /// The objects in a ManagedResource's Secret.
-    async fn objects(&self, mr: &str) -> Vec<Value> {
+    pub(crate) async fn objects(&self, mr: &str) -> Vec<Value> {
         let mrs: Api<ManagedResource> = Api::namespaced(self.client.clone(), NS);
         let refs = mrs.get(mr).await.unwrap().spec.secret_refs.unwrap();
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), NS);
@@ -110,7 +116,7 @@ impl Seed {
         serde_saphyr::from_multiple(&yaml).unwrap()
     }
 
-    async fn reannotate(&self) {
+    pub(crate) async fn reannotate(&self) {
         self.extensions()
             .patch(
                 "shoot-flux",
@@ -123,7 +129,7 @@ impl Seed {
             .unwrap();
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.running.take().unwrap().shutdown().await.unwrap();
     }
 }
@@ -138,7 +144,7 @@ fn brotli_reader(data: &[u8]) -> impl Read + '_ {
     brotli::Decompressor::new(data, 4096)
 }
 
-fn last_state(e: &Extension) -> Option<LastOperationState> {
+pub(crate) fn last_state(e: &Extension) -> Option<LastOperationState> {
     Some(
         e.status
             .as_ref()?
@@ -150,7 +156,7 @@ fn last_state(e: &Extension) -> Option<LastOperationState> {
     )
 }
 
-fn bootstrapped(e: &Extension) -> bool {
+pub(crate) fn bootstrapped(e: &Extension) -> bool {
     e.status
         .as_ref()
         .and_then(|s| s.default_status.conditions.as_ref())
@@ -163,7 +169,7 @@ fn bootstrapped(e: &Extension) -> bool {
         })
 }
 
-fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
+pub(crate) fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
     objects
         .iter()
         .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
