@@ -129,6 +129,31 @@ impl Seed {
             .unwrap();
     }
 
+    /// Changes the providerConfig, asks for a reconcile as gardenlet does, and waits until one
+    /// succeeded for the new generation. The operation annotation goes before the reconcile starts
+    /// (as upstream), so "no annotation and Succeeded" alone may still be the previous run.
+    pub(crate) async fn reconfigure(&self, provider_config: Value) -> Extension {
+        let patched = self
+            .extensions()
+            .patch(
+                "shoot-flux",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"providerConfig": provider_config}})),
+            )
+            .await
+            .unwrap();
+        let generation = patched.metadata.generation;
+        self.reannotate().await;
+        self.wait(move |e| {
+            e.status
+                .as_ref()
+                .and_then(|s| s.default_status.observed_generation)
+                == generation
+                && last_state(e) == Some(LastOperationState::Succeeded)
+        })
+        .await
+    }
+
     pub(crate) async fn stop(mut self) {
         self.running.take().unwrap().shutdown().await.unwrap();
     }
@@ -298,20 +323,7 @@ async fn source_secrets_and_once() {
     // Item 43: after the bootstrap, a changed source has no effect; secrets still follow.
     let mut changed = git_config(json!([]));
     changed["kustomization"]["template"]["spec"]["path"] = json!("clusters/other");
-    seed.extensions()
-        .patch(
-            "shoot-flux",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"providerConfig": changed}})),
-        )
-        .await
-        .unwrap();
-    seed.reannotate().await;
-    seed.wait(|e| {
-        e.annotations().get("gardener.cloud/operation").is_none()
-            && last_state(e) == Some(LastOperationState::Succeeded)
-    })
-    .await;
+    seed.reconfigure(changed).await;
     let ks_path = |objects: Vec<Value>| {
         find(&objects, "Kustomization", "flux-system").unwrap()["spec"]["path"].clone()
     };
@@ -334,20 +346,7 @@ async fn continuous_keeps_following() {
     seed.create(config.clone()).await;
     seed.wait_state(LastOperationState::Succeeded).await;
     config["kustomization"]["template"]["spec"]["path"] = json!("clusters/other");
-    seed.extensions()
-        .patch(
-            "shoot-flux",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"providerConfig": config}})),
-        )
-        .await
-        .unwrap();
-    seed.reannotate().await;
-    seed.wait(|e| {
-        e.annotations().get("gardener.cloud/operation").is_none()
-            && last_state(e) == Some(LastOperationState::Succeeded)
-    })
-    .await;
+    seed.reconfigure(config).await;
     let sources = seed.objects(SOURCE_MR).await;
     assert_eq!(
         find(&sources, "Kustomization", "flux-system").unwrap()["spec"]["path"],
