@@ -179,13 +179,40 @@ pub struct Garden {
 }
 
 async fn client_from_yaml(yaml: &str, what: &str) -> Result<Client, Error> {
-    let kubeconfig = Kubeconfig::from_yaml(yaml)
-        .map_err(|e| Error::context(format!("invalid garden kubeconfig {what}"), e))?;
+    // YAML errors may quote values, and this document holds credentials: say where, not what.
+    let kubeconfig = Kubeconfig::from_yaml(yaml).map_err(|_| {
+        Error::msg(format!(
+            "invalid garden kubeconfig {what}: not a kubeconfig (details withheld, it holds credentials)"
+        ))
+    })?;
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .map_err(|e| Error::context(format!("invalid garden kubeconfig {what}"), e))?;
     Client::try_from(config)
         .map_err(|e| Error::context(format!("could not build a garden client from {what}"), e))
+}
+
+/// The project's `flux-config`, checked.
+async fn repository_config(garden: &Client, project: &str) -> Result<RepositoryConfig, Error> {
+    let config_maps: Api<ConfigMap> = Api::namespaced(garden.clone(), project);
+    let config_map = config_maps
+        .get_opt(CONFIG_MAP)
+        .await
+        .map_err(|e| Error::context(format!("could not read ConfigMap {project}/{CONFIG_MAP} in the garden"), e))?
+        .ok_or_else(|| {
+            Error::msg(format!("ConfigMap {project}/{CONFIG_MAP} not found in the garden: it names the repository Flux syncs from"))
+                .with_codes([ErrorCode::ConfigurationProblem])
+        })?;
+    let repository = RepositoryConfig::from_data(&config_map.data.unwrap_or_default());
+    let errors = repository.validate();
+    if !errors.is_empty() {
+        return Err(Error::context(
+            format!("invalid ConfigMap {project}/{CONFIG_MAP} in the garden"),
+            extension_framework::config::ConfigError::Invalid(errors),
+        )
+        .with_codes([ErrorCode::ConfigurationProblem]));
+    }
+    Ok(repository)
 }
 
 impl Garden {
@@ -245,24 +272,7 @@ impl Garden {
             return Ok(None);
         };
         let project = shoot.metadata.namespace.clone().unwrap_or_default();
-        let config_maps: Api<ConfigMap> = Api::namespaced(garden.clone(), &project);
-        let config_map = config_maps
-            .get_opt(CONFIG_MAP)
-            .await
-            .map_err(|e| Error::context(format!("could not read ConfigMap {project}/{CONFIG_MAP} in the garden"), e))?
-            .ok_or_else(|| {
-                Error::msg(format!("ConfigMap {project}/{CONFIG_MAP} not found in the garden: it names the repository Flux syncs from"))
-                    .with_codes([ErrorCode::ConfigurationProblem])
-            })?;
-        let repository = RepositoryConfig::from_data(&config_map.data.unwrap_or_default());
-        let errors = repository.validate();
-        if !errors.is_empty() {
-            return Err(Error::context(
-                format!("invalid ConfigMap {project}/{CONFIG_MAP} in the garden"),
-                extension_framework::config::ConfigError::Invalid(errors),
-            )
-            .with_codes([ErrorCode::ConfigurationProblem]));
-        }
+        let repository = repository_config(&garden, &project).await?;
         let mut secrets = Vec::new();
         if repository.has_repository() && repository.is_private() {
             let secret = self.source_secret(&garden, &project, &repository).await?;
@@ -363,6 +373,21 @@ mod tests {
             ("repositoryBranch", "main"),
             ("repositoryType", "private"),
         ]))
+    }
+
+    #[tokio::test]
+    async fn kubeconfig_errors_do_not_quote_the_document() {
+        let Err(error) =
+            client_from_yaml("users: token-abc123", "secret garden/gardenlet-kubeconfig").await
+        else {
+            panic!("a string is not a list of users");
+        };
+        let printed = format!("{error:#}");
+        assert!(
+            printed.contains("secret garden/gardenlet-kubeconfig"),
+            "{printed}"
+        );
+        assert!(!printed.contains("token-abc123"), "{printed}");
     }
 
     #[test]
