@@ -226,6 +226,7 @@ pub struct Manager {
     lease: Option<String>,
     concurrency: BTreeMap<String, u16>,
     leader_timings: Timings,
+    compatible_prefixes: Vec<String>,
 }
 
 impl Manager {
@@ -238,7 +239,16 @@ impl Manager {
             lease: None,
             concurrency: BTreeMap::new(),
             leader_timings: Timings::default(),
+            compatible_prefixes: Vec::new(),
         }
+    }
+
+    /// Accepts (and ignores) `--<prefix>-max-concurrent-reconciles` for a controller the extension
+    /// does not have, because charts pass it (upstream mwe's chart sets
+    /// `--healthcheck-max-concurrent-reconciles` without a health-check controller).
+    pub fn accept_flag_prefix(mut self, prefix: &str) -> Self {
+        self.compatible_prefixes.push(prefix.into());
+        self
     }
 
     /// The extension's name.
@@ -337,6 +347,17 @@ impl Manager {
                     .long(flag)
                     .value_parser(clap::value_parser!(u16))
                     .help(format!("Parallel reconciles of the {name} controller (overrides --max-concurrent-reconciles)")),
+            );
+        }
+        for prefix in &self.compatible_prefixes {
+            let flag = Self::flag(prefix);
+            command = command.arg(
+                clap::Arg::new(flag.clone())
+                    .long(flag)
+                    .value_parser(clap::value_parser!(u16))
+                    .help(
+                        "Accepted for chart compatibility; this extension has no such controller",
+                    ),
             );
         }
         command

@@ -46,10 +46,13 @@ impl Actuator<Extension> for MweActuator {
 
 /// The extension: one Extension controller for type `mwe` with a 60-minute resync.
 pub fn manager() -> Manager {
-    Manager::new(NAME).with(
-        Registration::<Extension>::new(TYPE, MweActuator)
-            .name("mwe_lifecycle_controller")
-            .flag_prefix("lifecycle")
-            .resync(RESYNC),
-    )
+    Manager::new(NAME)
+        .with(
+            Registration::<Extension>::new(TYPE, MweActuator)
+                .name("mwe_lifecycle_controller")
+                .flag_prefix("lifecycle")
+                .resync(RESYNC),
+        )
+        // Upstream's chart passes it although mwe has no health-check controller.
+        .accept_flag_prefix("healthcheck")
 }

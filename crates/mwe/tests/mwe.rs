@@ -361,6 +361,39 @@ fn binary_accepts_the_arguments_upstream_charts_render() {
     }
 }
 
+/// The arguments our own chart renders (its checked snapshots, with default and non-default values;
+/// `hack/check-charts.py` keeps them equal to Helm's output): all parse.
+#[test]
+fn binary_accepts_the_arguments_its_chart_renders() {
+    let bin = env!("CARGO_BIN_EXE_gardener-extension-mwe");
+    let snapshots = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../charts/gardener-extension-mwe/snapshots"
+    );
+    for variant in ["default", "custom"] {
+        let text = std::fs::read_to_string(format!("{snapshots}/{variant}.yaml")).unwrap();
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
+        let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+        let args: Vec<String> = serde_json::from_value(
+            deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone(),
+        )
+        .unwrap();
+        assert!(args.len() > 5, "{variant}: {args:?}");
+        let out = Command::new(bin)
+            .args(&args)
+            .args(["--kubeconfig", "/nonexistent/kubeconfig"])
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{variant} {args:?}: {stderr}");
+        assert!(
+            stderr.contains("/nonexistent/kubeconfig"),
+            "{variant}: {stderr}"
+        );
+    }
+}
+
 /// When the API server goes away, the error lines say which controller and resource failed and
 /// why, down to the refused connection, in Gardener's JSON shape.
 #[tokio::test]
