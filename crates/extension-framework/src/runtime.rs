@@ -336,11 +336,16 @@ impl Manager {
 
     /// Adds the per-controller `--<name>-max-concurrent-reconciles` flags to a command.
     pub fn augment_command(&self, mut command: clap::Command) -> clap::Command {
+        let mut seen = std::collections::BTreeSet::new();
         for (name, prefix) in self
             .controllers
             .iter()
             .map(|c| (c.name().to_string(), c.flag_prefix().to_string()))
         {
+            // Controllers may share a flag (all health checks use `--healthcheck-…`).
+            if !seen.insert(prefix.clone()) {
+                continue;
+            }
             let flag = Self::flag(&prefix);
             command = command.arg(
                 clap::Arg::new(flag.clone())
@@ -350,6 +355,9 @@ impl Manager {
             );
         }
         for prefix in &self.compatible_prefixes {
+            if !seen.insert(prefix.clone()) {
+                continue;
+            }
             let flag = Self::flag(prefix);
             command = command.arg(
                 clap::Arg::new(flag.clone())

@@ -243,6 +243,11 @@ impl<K: ExtensionKind> Runnable for HealthCheckRegistration<K> {
         &self.name
     }
 
+    /// Upstream binaries have one `--healthcheck-max-concurrent-reconciles` for their health checks.
+    fn flag_prefix(&self) -> &str {
+        "healthcheck"
+    }
+
     async fn run(self: Box<Self>, env: RunEnv, mut stop: watch::Receiver<bool>) {
         let metrics = env.metrics.controller(&self.name, env.concurrency);
         let type_ = self.type_.clone();

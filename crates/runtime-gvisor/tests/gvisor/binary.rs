@@ -11,7 +11,7 @@ fn the_binary_takes_the_chart_arguments_and_its_own_flag() {
     for flag in [
         "--gvisor-installation-test-repository",
         "--containerruntime-max-concurrent-reconciles",
-        "--healthcheck-containerruntime-max-concurrent-reconciles",
+        "--healthcheck-max-concurrent-reconciles",
     ] {
         assert!(help.contains(flag), "{flag} in --help");
     }
@@ -20,6 +20,7 @@ fn the_binary_takes_the_chart_arguments_and_its_own_flag() {
         .args([
             "--leader-election-resource-lock=leases",
             "--max-concurrent-reconciles=5",
+            "--healthcheck-max-concurrent-reconciles=5",
             "--ignore-operation-annotation=false",
             "--gardener-version=",
             "--heartbeat-namespace=extension-runtime-gvisor",
