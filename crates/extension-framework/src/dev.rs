@@ -5,6 +5,9 @@
 //! marked applied and healthy for its current generation, so extensions that wait for their
 //! objects (shoot-flux's bootstrap, health checks) see what a working shoot would show. Nothing
 //! is applied anywhere.
+//!
+//! [`chart_args`] reads the arguments a chart renders for the extension's container, so that a
+//! binary test can start the binary exactly as its chart would.
 
 use crate::watch;
 use futures::StreamExt;
@@ -72,5 +75,28 @@ async fn report_healthy(client: &Client, mr: &ManagedResource) {
         .await
     {
         tracing::debug!(error = %watch::error_chain(&e), "Stand-in could not report a ManagedResource");
+    }
+}
+
+/// The arguments of the first container of the first Deployment in rendered chart output
+/// (multi-document YAML, e.g. a chart snapshot); `None` when there is no such Deployment or the
+/// YAML does not parse.
+pub fn chart_args(rendered: &str) -> Option<Vec<String>> {
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(rendered).ok()?;
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment")?;
+    let args = deployment.pointer("/spec/template/spec/containers/0/args")?;
+    serde_json::from_value(args.clone()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chart_args_come_from_the_deployment() {
+        let rendered = "kind: Service\nspec: {}\n---\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - args: [--a=1, --b]\n";
+        assert_eq!(
+            super::chart_args(rendered),
+            Some(vec!["--a=1".into(), "--b".into()])
+        );
+        assert_eq!(super::chart_args("kind: Service\n"), None);
     }
 }

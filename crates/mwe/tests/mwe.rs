@@ -372,12 +372,7 @@ fn binary_accepts_the_arguments_its_chart_renders() {
     );
     for variant in ["default", "custom"] {
         let text = std::fs::read_to_string(format!("{snapshots}/{variant}.yaml")).unwrap();
-        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
-        let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
-        let args: Vec<String> = serde_json::from_value(
-            deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone(),
-        )
-        .unwrap();
+        let args = extension_framework::dev::chart_args(&text).unwrap();
         assert!(args.len() > 5, "{variant}: {args:?}");
         let out = Command::new(bin)
             .args(&args)

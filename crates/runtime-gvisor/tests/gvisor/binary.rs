@@ -4,6 +4,31 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gardener-extension-runtime-gvisor");
 
+/// The arguments our chart renders (its checked snapshots, default and non-default values) parse.
+#[test]
+fn the_binary_takes_what_its_chart_renders() {
+    let snapshots = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../charts/gardener-extension-runtime-gvisor/snapshots"
+    );
+    for variant in ["default", "custom"] {
+        let text = std::fs::read_to_string(format!("{snapshots}/{variant}.yaml")).unwrap();
+        let args = extension_framework::dev::chart_args(&text).unwrap();
+        let out = Command::new(BIN)
+            .args(&args)
+            .args(["--kubeconfig", "/nonexistent/kubeconfig"])
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{variant} {args:?}: {stderr}");
+        assert!(
+            stderr.contains("/nonexistent/kubeconfig"),
+            "{variant}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn the_binary_takes_the_chart_arguments_and_its_own_flag() {
     let help = Command::new(BIN).arg("--help").output().unwrap();
