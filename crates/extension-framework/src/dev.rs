@@ -82,10 +82,15 @@ async fn report_healthy(client: &Client, mr: &ManagedResource) {
 /// (multi-document YAML, e.g. a chart snapshot); `None` when there is no such Deployment or the
 /// YAML does not parse.
 pub fn chart_args(rendered: &str) -> Option<Vec<String>> {
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(rendered).ok()?;
+    let docs = chart_objects(rendered)?;
     let deployment = docs.iter().find(|d| d["kind"] == "Deployment")?;
     let args = deployment.pointer("/spec/template/spec/containers/0/args")?;
     serde_json::from_value(args.clone()).ok()
+}
+
+/// The objects of rendered chart output (multi-document YAML); `None` when it does not parse.
+pub fn chart_objects(rendered: &str) -> Option<Vec<serde_json::Value>> {
+    serde_saphyr::from_multiple(rendered).ok()
 }
 
 #[cfg(test)]

@@ -165,3 +165,49 @@ fn render_takes_the_format() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// The binary starts with what its chart renders (the checked snapshots, default and non-default
+/// values), reading the config Secret's `config.yaml` as the pod would see it mounted.
+#[test]
+fn the_binary_takes_what_its_chart_renders() {
+    let snapshots = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../charts/gardener-extension-os-coreos/snapshots"
+    );
+    for variant in ["default", "custom"] {
+        let text = std::fs::read_to_string(format!("{snapshots}/{variant}.yaml")).unwrap();
+        let objects = extension_framework::dev::chart_objects(&text).unwrap();
+        let config = objects
+            .iter()
+            .find(|o| o["kind"] == "Secret")
+            .and_then(|s| s["stringData"]["config.yaml"].as_str())
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config_file = dir.path().join("config.yaml");
+        std::fs::write(&config_file, config).unwrap();
+        let args: Vec<String> = extension_framework::dev::chart_args(&text)
+            .unwrap()
+            .into_iter()
+            .map(|a| match a.as_str() {
+                "--config=/config/config.yaml" => format!("--config={}", config_file.display()),
+                _ => a,
+            })
+            .collect();
+        assert!(
+            args.iter()
+                .any(|a| a.starts_with("--config=/tmp") || a.contains("config.yaml"))
+        );
+        let out = Command::new(BIN)
+            .args(&args)
+            .args(["--kubeconfig", "/nonexistent/kubeconfig"])
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{variant} {args:?}: {stderr}");
+        assert!(
+            stderr.contains("/nonexistent/kubeconfig"),
+            "{variant}: {stderr}"
+        );
+    }
+}
