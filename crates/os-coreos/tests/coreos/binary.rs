@@ -193,9 +193,10 @@ fn the_binary_takes_what_its_chart_renders() {
                 _ => a,
             })
             .collect();
+        let wanted = format!("--config={}", config_file.display());
         assert!(
-            args.iter()
-                .any(|a| a.starts_with("--config=/tmp") || a.contains("config.yaml"))
+            args.contains(&wanted),
+            "the chart passes --config: {args:?}"
         );
         let out = Command::new(BIN)
             .args(&args)
