@@ -3,6 +3,8 @@
 
 #[path = "flux/api.rs"]
 mod api;
+#[path = "flux/binary.rs"]
+mod binary;
 #[path = "flux/extension.rs"]
 mod extension;
 #[path = "flux/garden.rs"]
