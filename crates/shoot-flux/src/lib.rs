@@ -52,8 +52,8 @@ pub struct Flags {
     /// Where to download Flux's `install.yaml`; `{version}` is replaced.
     #[arg(long, default_value = manifests::DEFAULT_URL_TEMPLATE)]
     pub flux_manifests_url: String,
-    /// The garden kubeconfig for the garden ConfigMap workflow (default: gardenlet's Secret
-    /// `garden/gardenlet-kubeconfig` in the seed, if present).
+    /// The garden kubeconfig for the garden ConfigMap workflow (default: `$GARDEN_KUBECONFIG`, then
+    /// gardenlet's Secret `garden/gardenlet-kubeconfig` in the seed, if present).
     #[arg(long, value_name = "FILE")]
     pub garden_kubeconfig: Option<PathBuf>,
     /// Turn the garden ConfigMap workflow off.
@@ -82,11 +82,8 @@ pub fn manager(flags: &Flags) -> Manager {
     let manifests =
         manifests::ManifestSource::new(flags.flux_manifests_dir.clone(), &flags.flux_manifests_url);
     let mut actuator = actuator::FluxActuator::new(manifests, &flags.garden_cluster_identity);
-    if !flags.disable_garden_workflow {
-        let access = match &flags.garden_kubeconfig {
-            Some(path) => garden::GardenAccess::Kubeconfig(path.clone()),
-            None => garden::GardenAccess::GardenletSecret,
-        };
+    let env = std::env::var_os(extension_framework::client::GARDEN_KUBECONFIG_ENV);
+    if let Some(access) = garden_access(flags, env.map(PathBuf::from)) {
         let timeout = Duration::from_secs(flags.ssh_host_key_timeout_seconds);
         actuator = actuator.with_garden(garden::Garden::new(access, timeout));
     }
@@ -104,4 +101,44 @@ pub fn manager(flags: &Flags) -> Manager {
                 ],
             ),
         )
+}
+
+/// How to reach the garden: the flag, then `$GARDEN_KUBECONFIG` (`env`, set by gardenlet's
+/// `injectGardenKubeconfig`), then gardenlet's Secret; `None` when the workflow is disabled.
+fn garden_access(flags: &Flags, env: Option<PathBuf>) -> Option<garden::GardenAccess> {
+    if flags.disable_garden_workflow {
+        return None;
+    }
+    Some(match flags.garden_kubeconfig.clone().or(env) {
+        Some(path) => garden::GardenAccess::Kubeconfig(path),
+        None => garden::GardenAccess::GardenletSecret,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use garden::GardenAccess;
+
+    #[test]
+    fn garden_access_prefers_the_flag_then_the_environment() {
+        let mut flags = Flags::default();
+        let env = Some(PathBuf::from("/env"));
+        let path = |a: Option<GardenAccess>| match a {
+            Some(GardenAccess::Kubeconfig(p)) => Some(p),
+            _ => None,
+        };
+        assert!(matches!(
+            garden_access(&flags, None),
+            Some(GardenAccess::GardenletSecret)
+        ));
+        assert_eq!(path(garden_access(&flags, env.clone())), env);
+        flags.garden_kubeconfig = Some("/flag".into());
+        assert_eq!(
+            path(garden_access(&flags, env.clone())),
+            Some("/flag".into())
+        );
+        flags.disable_garden_workflow = true;
+        assert!(garden_access(&flags, env).is_none());
+    }
 }
