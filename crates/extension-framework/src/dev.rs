@@ -93,6 +93,43 @@ pub fn chart_objects(rendered: &str) -> Option<Vec<serde_json::Value>> {
     serde_saphyr::from_multiple(rendered).ok()
 }
 
+/// The requests (`(verb, group, resource[/subresource], name)`) that no ClusterRole rule in
+/// rendered chart output grants, printed as `verb group/resource name`.
+pub fn rbac_denied<'a>(
+    rendered: &str,
+    requests: impl IntoIterator<Item = (&'a str, &'a str, &'a str, &'a str)>,
+) -> Vec<String> {
+    let rules: Vec<serde_json::Value> = chart_objects(rendered)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|o| o["kind"] == "ClusterRole")
+        .flat_map(|o| o["rules"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let has = |rule: &serde_json::Value, key: &str, value: &str| {
+        rule[key]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|v| v == value || v == "*"))
+    };
+    let mut denied: Vec<String> = requests
+        .into_iter()
+        .filter(|(verb, group, resource, name)| {
+            !rules.iter().any(|rule| {
+                has(rule, "apiGroups", group)
+                    && has(rule, "resources", resource)
+                    && has(rule, "verbs", verb)
+                    && (rule["resourceNames"]
+                        .as_array()
+                        .is_none_or(|l| l.is_empty())
+                        || has(rule, "resourceNames", name))
+            })
+        })
+        .map(|(verb, group, resource, name)| format!("{verb} {group}/{resource} {name}"))
+        .collect();
+    denied.sort();
+    denied.dedup();
+    denied
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -103,5 +140,26 @@ mod tests {
             Some(vec!["--a=1".into(), "--b".into()])
         );
         assert_eq!(super::chart_args("kind: Service\n"), None);
+    }
+
+    #[test]
+    fn rbac_rules_grant_by_group_resource_verb_and_name() {
+        let rendered = "kind: ClusterRole\nrules:\n- apiGroups: [coordination.k8s.io]\n  resources: [leases]\n  verbs: [get]\n  resourceNames: [mine]\n- apiGroups: ['']\n  resources: ['*']\n  verbs: [list]\n";
+        let denied = super::rbac_denied(
+            rendered,
+            [
+                ("get", "coordination.k8s.io", "leases", "mine"),
+                ("get", "coordination.k8s.io", "leases", "other"),
+                ("list", "", "secrets", ""),
+                ("list", "apps", "deployments", ""),
+            ],
+        );
+        assert_eq!(
+            denied,
+            [
+                "get coordination.k8s.io/leases other",
+                "list apps/deployments "
+            ]
+        );
     }
 }

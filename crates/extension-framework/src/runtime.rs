@@ -409,8 +409,16 @@ impl Manager {
     /// Builds the client from the flags and runs until SIGTERM/SIGINT.
     pub async fn run(self, options: Options) -> Result<(), RunError> {
         let metrics = Metrics::new();
-        let config =
+        let mut config =
             client::config(options.kubeconfig.as_deref(), options.master.as_deref()).await?;
+        // Audit logs (and the RBAC test) tell the extension's requests apart by this.
+        if let Ok(agent) = http::HeaderValue::from_str(&format!(
+            "gardener-extension-{}/{}",
+            self.name.trim_start_matches("gardener-extension-"),
+            env!("CARGO_PKG_VERSION")
+        )) {
+            config.headers.push((http::header::USER_AGENT, agent));
+        }
         let client = client::build(config, &metrics)?;
         let running = self.start_with(options, client, metrics).await?;
         tokio::select! {

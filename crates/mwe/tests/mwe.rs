@@ -234,6 +234,40 @@ async fn item_51_52_reconcile_delete_migrate_restore_through_the_binary() {
 
     // Graceful shutdown on SIGTERM exits 0.
     assert!(binary.terminate().await.success());
+
+    // Least privilege, proven: the chart's ClusterRole grants every request the binary made.
+    let requests = server.requests();
+    let ours: Vec<_> = requests
+        .iter()
+        .filter(|r| r.user_agent.starts_with("gardener-extension-mwe/") && !r.resource.is_empty())
+        .map(|r| {
+            let resource = if r.subresource.is_empty() {
+                r.resource.clone()
+            } else {
+                format!("{}/{}", r.resource, r.subresource)
+            };
+            (r.verb.clone(), r.group.clone(), resource, r.name.clone())
+        })
+        .collect();
+    assert!(
+        ours.len() > 5,
+        "the binary's requests are recorded; user agents seen: {:?}",
+        requests
+            .iter()
+            .map(|r| r.user_agent.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+    );
+    let chart = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../charts/gardener-extension-mwe/snapshots/default.yaml"
+    ))
+    .unwrap();
+    let denied = extension_framework::dev::rbac_denied(
+        &chart,
+        ours.iter()
+            .map(|(v, g, r, n)| (v.as_str(), g.as_str(), r.as_str(), n.as_str())),
+    );
+    assert!(denied.is_empty(), "not granted by the chart: {denied:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
