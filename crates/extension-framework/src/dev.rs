@@ -88,6 +88,37 @@ pub fn chart_args(rendered: &str) -> Option<Vec<String>> {
     serde_json::from_value(args.clone()).ok()
 }
 
+/// Runs `bin` with the arguments `rendered` gives its container (each passed through `map`) and a
+/// kubeconfig that does not exist.
+///
+/// # Errors
+/// When the output has no Deployment arguments, or the process does not fail at the client
+/// naming that kubeconfig (exit 1): a flag the chart renders is not accepted.
+pub fn check_chart_args(
+    bin: &str,
+    rendered: &str,
+    map: impl Fn(String) -> String,
+) -> Result<(), String> {
+    const MISSING: &str = "/nonexistent/kubeconfig";
+    let args: Vec<String> = chart_args(rendered)
+        .ok_or("no Deployment arguments in the chart output")?
+        .into_iter()
+        .map(map)
+        .collect();
+    let out = std::process::Command::new(bin)
+        .args(&args)
+        .args(["--kubeconfig", MISSING])
+        .env_remove("KUBECONFIG")
+        .output()
+        .map_err(|e| format!("cannot run {bin}: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(1) && stderr.contains(MISSING) {
+        Ok(())
+    } else {
+        Err(format!("{args:?}: exit {:?}: {stderr}", out.status.code()))
+    }
+}
+
 /// The objects of rendered chart output (multi-document YAML); `None` when it does not parse.
 pub fn chart_objects(rendered: &str) -> Option<Vec<serde_json::Value>> {
     serde_saphyr::from_multiple(rendered).ok()
