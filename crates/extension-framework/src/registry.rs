@@ -53,6 +53,14 @@ pub enum RegistryError {
         /// The writer's message.
         message: String,
     },
+    /// A Secret's data could not be read back ([`decode`]).
+    #[error("reading {key}: {message}")]
+    Decode {
+        /// The data key.
+        key: String,
+        /// What was wrong.
+        message: String,
+    },
 }
 
 /// Collects the objects of one ManagedResource.
@@ -215,6 +223,35 @@ impl Registry {
     }
 }
 
+/// The objects in a ManagedResource Secret's data, read as gardener-resource-manager reads them:
+/// [`COMPRESSED_DATA_KEY`] Brotli-decompressed, every other key as YAML documents. Keys in order.
+///
+/// # Errors
+/// [`RegistryError::Decode`] naming the key that is not Brotli, UTF-8 or YAML.
+pub fn decode(data: &BTreeMap<String, Vec<u8>>) -> Result<Vec<Value>, RegistryError> {
+    use std::io::Read;
+    let mut objects = Vec::new();
+    for (key, bytes) in data {
+        let fail = |message: String| RegistryError::Decode {
+            key: key.clone(),
+            message,
+        };
+        let yaml = if key == COMPRESSED_DATA_KEY {
+            let mut plain = String::new();
+            brotli::Decompressor::new(&bytes[..], 4096)
+                .read_to_string(&mut plain)
+                .map_err(|e| fail(e.to_string()))?;
+            plain
+        } else {
+            String::from_utf8(bytes.clone()).map_err(|e| fail(e.to_string()))?
+        };
+        let docs: Vec<Value> =
+            serde_saphyr::from_multiple(&yaml).map_err(|e| fail(e.to_string()))?;
+        objects.extend(docs.into_iter().filter(|d| !d.is_null()));
+    }
+    Ok(objects)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,5 +336,9 @@ mod tests {
         assert_eq!(plain, r.yaml());
         let back: ConfigMap = serde_saphyr::from_str(&plain).unwrap();
         assert_eq!(back.data.unwrap()["script"], "#!/bin/sh\necho hi\n");
+        let decoded = decode(&data).unwrap();
+        assert_eq!(decoded[0]["data"]["script"], "#!/bin/sh\necho hi\n");
+        let broken = BTreeMap::from([(COMPRESSED_DATA_KEY.to_string(), b"not brotli".to_vec())]);
+        assert!(matches!(decode(&broken), Err(RegistryError::Decode { .. })));
     }
 }

@@ -134,7 +134,12 @@ impl Seed {
         let refs = mr.spec.secret_refs.unwrap();
         assert_eq!(refs.len(), 1);
         let secret = self.secrets().get(&refs[0].name).await.unwrap();
-        let yaml = String::from_utf8(secret.data.unwrap()["config.yaml"].0.clone()).unwrap();
-        serde_saphyr::from_multiple(&yaml).unwrap()
+        let data = secret
+            .data
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect();
+        extension_framework::registry::decode(&data).unwrap()
     }
 }

@@ -11,7 +11,6 @@ use kube::runtime::wait::await_condition;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use shoot_flux::actuator::{CONFIG_MR, INSTALL_MR, SOURCE_MR};
-use std::io::Read;
 use std::time::Duration;
 use test_apiserver::{RunningServer, TestApiServer};
 use tokio::sync::watch;
@@ -111,9 +110,8 @@ impl Seed {
         let refs = mrs.get(mr).await.unwrap().spec.secret_refs.unwrap();
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), NS);
         let data = secrets.get(&refs[0].name).await.unwrap().data.unwrap();
-        let mut yaml = String::new();
-        brotli_decompress(&data["data.yaml.br"].0, &mut yaml);
-        serde_saphyr::from_multiple(&yaml).unwrap()
+        let data = data.into_iter().map(|(k, v)| (k, v.0)).collect();
+        extension_framework::registry::decode(&data).unwrap()
     }
 
     pub(crate) async fn reannotate(&self) {
@@ -157,16 +155,6 @@ impl Seed {
     pub(crate) async fn stop(mut self) {
         self.running.take().unwrap().shutdown().await.unwrap();
     }
-}
-
-fn brotli_decompress(data: &[u8], out: &mut String) {
-    // The registry's output: Brotli-compressed YAML (`data.yaml.br`), as GRM reads it.
-    let mut reader = brotli_reader(data);
-    reader.read_to_string(out).unwrap();
-}
-
-fn brotli_reader(data: &[u8]) -> impl Read + '_ {
-    brotli::Decompressor::new(data, 4096)
 }
 
 pub(crate) fn last_state(e: &Extension) -> Option<LastOperationState> {
