@@ -7,7 +7,8 @@
 //! is applied anywhere.
 //!
 //! [`chart_args`] reads the arguments a chart renders for the extension's container, so that a
-//! binary test can start the binary exactly as its chart would.
+//! binary test can start the binary exactly as its chart would; [`assert_rbac`] checks that a
+//! chart's ClusterRole grants every request an end-to-end test saw the extension make.
 
 use crate::watch;
 use futures::StreamExt;
@@ -124,41 +125,82 @@ pub fn chart_objects(rendered: &str) -> Option<Vec<serde_json::Value>> {
     serde_saphyr::from_multiple(rendered).ok()
 }
 
-/// The requests (`(verb, group, resource[/subresource], name)`) that no ClusterRole rule in
-/// rendered chart output grants, printed as `verb group/resource name`.
-pub fn rbac_denied<'a>(
+/// The requests (`[verb, group, resource[/subresource], name]`) that no ClusterRole rule in
+/// rendered chart output grants, printed as `verb group/resource name`, sorted and deduplicated.
+pub fn rbac_denied<S: AsRef<str>>(
     rendered: &str,
-    requests: impl IntoIterator<Item = (&'a str, &'a str, &'a str, &'a str)>,
+    requests: impl IntoIterator<Item = [S; 4]>,
 ) -> Vec<String> {
-    let rules: Vec<serde_json::Value> = chart_objects(rendered)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|o| o["kind"] == "ClusterRole")
-        .flat_map(|o| o["rules"].as_array().cloned().unwrap_or_default())
-        .collect();
-    let has = |rule: &serde_json::Value, key: &str, value: &str| {
-        rule[key]
-            .as_array()
-            .is_some_and(|l| l.iter().any(|v| v == value || v == "*"))
-    };
+    let rules = cluster_role_rules(rendered);
     let mut denied: Vec<String> = requests
         .into_iter()
-        .filter(|(verb, group, resource, name)| {
-            !rules.iter().any(|rule| {
-                has(rule, "apiGroups", group)
-                    && has(rule, "resources", resource)
-                    && has(rule, "verbs", verb)
-                    && (rule["resourceNames"]
-                        .as_array()
-                        .is_none_or(|l| l.is_empty())
-                        || has(rule, "resourceNames", name))
-            })
+        .filter(|request| !rules.iter().any(|rule| rule_grants(rule, request)))
+        .map(|[verb, group, resource, name]| {
+            format!(
+                "{} {}/{} {}",
+                verb.as_ref(),
+                group.as_ref(),
+                resource.as_ref(),
+                name.as_ref()
+            )
         })
-        .map(|(verb, group, resource, name)| format!("{verb} {group}/{resource} {name}"))
         .collect();
     denied.sort();
     denied.dedup();
     denied
+}
+
+/// Checks that the ClusterRole of `chart` (the chart's directory name; its checked-in
+/// `snapshots/default.yaml` is read) grants every request in `requests`, and records them when
+/// `$RBAC_USED_DIR` is set, so that a whole test run can be compared with the chart's rules
+/// (`hack/check-rbac.py` lists the rules no test used).
+///
+/// # Panics
+/// When the chart does not grant a request (listing all such requests), or the snapshot or the
+/// record cannot be read or written. Meant for the end of an end-to-end test.
+pub fn assert_rbac(chart: &str, requests: &[[String; 4]]) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../charts");
+    let snapshot = root.join(chart).join("snapshots/default.yaml");
+    let rendered = std::fs::read_to_string(&snapshot)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", snapshot.display()));
+    let denied = rbac_denied(&rendered, requests.iter().cloned());
+    assert!(denied.is_empty(), "{chart} does not grant: {denied:#?}");
+    if let Some(dir) = std::env::var_os("RBAC_USED_DIR") {
+        let dir = std::path::Path::new(&dir).join(chart);
+        std::fs::create_dir_all(&dir).expect("creating $RBAC_USED_DIR");
+        let lines: String = requests.iter().map(|r| r.join("\t") + "\n").collect();
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let file = dir.join(format!("{}-{seq}.tsv", std::process::id()));
+        std::fs::write(&file, lines).expect("writing to $RBAC_USED_DIR");
+    }
+}
+
+fn cluster_role_rules(rendered: &str) -> Vec<serde_json::Value> {
+    chart_objects(rendered)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|o| o["kind"] == "ClusterRole")
+        .flat_map(|o| o["rules"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+fn rule_grants<S: AsRef<str>>(
+    rule: &serde_json::Value,
+    [verb, group, resource, name]: &[S; 4],
+) -> bool {
+    let has = |key: &str, value: &str| {
+        rule[key]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|v| v == value || v == "*"))
+    };
+    has("apiGroups", group.as_ref())
+        && has("resources", resource.as_ref())
+        && has("verbs", verb.as_ref())
+        && (rule["resourceNames"]
+            .as_array()
+            .is_none_or(|l| l.is_empty())
+            || has("resourceNames", name.as_ref()))
 }
 
 #[cfg(test)]
@@ -179,10 +221,10 @@ mod tests {
         let denied = super::rbac_denied(
             rendered,
             [
-                ("get", "coordination.k8s.io", "leases", "mine"),
-                ("get", "coordination.k8s.io", "leases", "other"),
-                ("list", "", "secrets", ""),
-                ("list", "apps", "deployments", ""),
+                ["get", "coordination.k8s.io", "leases", "mine"],
+                ["get", "coordination.k8s.io", "leases", "other"],
+                ["list", "", "secrets", ""],
+                ["list", "apps", "deployments", ""],
             ],
         );
         assert_eq!(

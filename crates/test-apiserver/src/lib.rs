@@ -326,9 +326,34 @@ impl RunningServer {
         kube::Client::try_from(config).map_err(|e| Error::Kube(e.to_string()))
     }
 
+    /// Like [`Self::client`], sending `user_agent`, so that [`Self::requests`] tells this client's
+    /// requests apart (as audit logs do for a real extension).
+    pub async fn client_as(&self, user_agent: &str) -> Result<kube::Client, Error> {
+        let mut config = kube::Config::from_custom_kubeconfig(
+            self.kubeconfig(),
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .map_err(|e| Error::Kube(e.to_string()))?;
+        let agent =
+            ::http::HeaderValue::from_str(user_agent).map_err(|e| Error::Kube(e.to_string()))?;
+        config.headers.push((::http::header::USER_AGENT, agent));
+        kube::Client::try_from(config).map_err(|e| Error::Kube(e.to_string()))
+    }
+
     /// Every request served so far, in order.
     pub fn requests(&self) -> Vec<RequestRecord> {
         lock(&self.shared.log).clone()
+    }
+
+    /// The RBAC attributes ([`RequestRecord::rbac_attributes`]) of the resource requests sent
+    /// with a user agent starting with `agent`, in order.
+    pub fn rbac_requests(&self, agent: &str) -> Vec<[String; 4]> {
+        lock(&self.shared.log)
+            .iter()
+            .filter(|r| r.user_agent.starts_with(agent))
+            .filter_map(RequestRecord::rbac_attributes)
+            .collect()
     }
 
     /// Forgets the request log.

@@ -47,6 +47,19 @@ impl RequestRecord {
         )
     }
 
+    /// What RBAC checks for this request: `[verb, group, resource[/subresource], name]`; `None`
+    /// for non-resource URLs (discovery, `/version`), which RBAC governs separately.
+    pub fn rbac_attributes(&self) -> Option<[String; 4]> {
+        (!self.resource.is_empty()).then(|| {
+            [
+                self.verb.clone(),
+                self.group.clone(),
+                self.full_resource(),
+                self.name.clone(),
+            ]
+        })
+    }
+
     /// `resource` or `resource/subresource`.
     pub fn full_resource(&self) -> String {
         if self.subresource.is_empty() {

@@ -14,6 +14,15 @@ use std::time::Duration;
 use test_apiserver::{RunningServer, TestApiServer};
 
 const NS: &str = "default";
+/// The in-process extension's user agent, as the binary sends it.
+const AGENT: &str = "gardener-extension-os-coreos/";
+
+/// Least privilege, proven: the chart's ClusterRole grants every request the extension made.
+fn assert_rbac(server: &RunningServer) {
+    let ours = server.rbac_requests(AGENT);
+    assert!(!ours.is_empty(), "the extension's requests are recorded");
+    extension_framework::dev::assert_rbac("gardener-extension-os-coreos", &ours);
+}
 
 async fn seed() -> (RunningServer, kube::Client, RunningExtension) {
     let server = TestApiServer::builder().start().await.unwrap();
@@ -26,8 +35,12 @@ async fn seed() -> (RunningServer, kube::Client, RunningExtension) {
         "spec": {"cloudProfile": {}, "shoot": {"metadata": {"name": "bar"}}}});
     server.apply_yaml(&cluster.to_string(), "cluster").unwrap();
     let client = server.client().await.unwrap();
+    let agent = format!("{AGENT}test");
     let running = os_coreos::manager()
-        .start(Options::embedded(NS), client.clone())
+        .start(
+            Options::embedded(NS),
+            server.client_as(&agent).await.unwrap(),
+        )
         .await
         .unwrap();
     (server, client, running)
@@ -94,6 +107,38 @@ async fn provision_reconcile_and_an_error_end_to_end() {
         (owner.kind.as_str(), owner.controller),
         ("OperatingSystemConfig", Some(true))
     );
+
+    // A changed OSC (annotated, as gardenlet does) updates the same Secret in place.
+    api.patch(
+        "pool-01-original",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({
+            "metadata": {"annotations": {"gardener.cloud/operation": "reconcile"}},
+            "spec": {"files": [{"path": "/etc/motd", "content": {"inline": {"encoding": "", "data": "hello"}}}]},
+        })),
+    )
+    .await
+    .unwrap();
+    let changed = await_condition(
+        api.clone(),
+        "pool-01-original",
+        |o: Option<&OperatingSystemConfig>| {
+            o.and_then(|o| o.status.as_ref()).is_some_and(|s| {
+                s.default_status.observed_generation == Some(2)
+                    && s.default_status
+                        .last_operation
+                        .as_ref()
+                        .is_some_and(|op| op.state == LastOperationState::Succeeded)
+            })
+        },
+    );
+    tokio::time::timeout(Duration::from_secs(20), changed)
+        .await
+        .unwrap()
+        .unwrap();
+    let updated = secrets.get("osc-result-pool-01-original").await.unwrap();
+    assert_eq!(updated.metadata.uid, secret.metadata.uid, "the same Secret");
+    assert_ne!(updated.data.unwrap()["cloud_config"].0, want);
 
     // Item 26: reconcile → extension units and files, no Secret, no cloudConfig.
     let mut reconcile = osc("flatcar", "reconcile", json!([]), json!([]));
@@ -174,6 +219,7 @@ async fn provision_reconcile_and_an_error_end_to_end() {
     );
 
     // Item 14: deletion writes nothing but the framework's status and finalizer.
+    assert_rbac(&server);
     server.clear_requests();
     api.delete("pool-01-original", &Default::default())
         .await
@@ -198,6 +244,7 @@ async fn provision_reconcile_and_an_error_end_to_end() {
         );
     }
     running.shutdown().await.unwrap();
+    assert_rbac(&server);
 }
 
 /// Item 2: an existing `status.cloudConfig.secretRef` is where the result goes.
@@ -260,4 +307,5 @@ async fn an_existing_secret_reference_is_reused() {
             .is_none()
     );
     running.shutdown().await.unwrap();
+    assert_rbac(&server);
 }

@@ -138,6 +138,38 @@ async fn items_35_36_flags_and_bad_provider_config() {
         script.contains("<<'RUNSC_TOML'\n[runsc_config]\n  net-raw = \"true\"\nRUNSC_TOML\n"),
         "{script}"
     );
+    // A flag change (annotated, as gardenlet does) moves the ManagedResource to a new Secret.
+    let before = seed.managed_resources().get(INSTALLATION).await.unwrap();
+    seed.runtimes()
+        .patch(
+            "flags",
+            &PatchParams::default(),
+            &Patch::Merge(json!({
+                "metadata": {"annotations": {"gardener.cloud/operation": "reconcile"}},
+                "spec": {"providerConfig": config(json!({"net-raw": "false"}))},
+            })),
+        )
+        .await
+        .unwrap();
+    seed.wait("flags", |cr| {
+        cr.status
+            .as_ref()
+            .and_then(|s| s.default_status.observed_generation)
+            == Some(2)
+            && cr
+                .status
+                .as_ref()
+                .and_then(|s| s.default_status.last_operation.as_ref())
+                .is_some_and(|op| op.state == State::Succeeded)
+    })
+    .await;
+    let after = seed.managed_resources().get(INSTALLATION).await.unwrap();
+    assert_ne!(after.spec.secret_refs, before.spec.secret_refs);
+    let script = find(&seed.payload(INSTALLATION).await, "ConfigMap")["data"]["install-gvisor-containerd.sh"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(script.contains("  net-raw = \"false\"\n"), "{script}");
     // Item 36.
     let bad = json!({"apiVersion": "gvisor.runtime.extensions.config.gardener.cloud/v1alpha2", "kind": "GVisorConfiguration"});
     seed.create("bad", "other", "other", bad).await;
@@ -256,6 +288,7 @@ async fn item_39_migrate_keeps_the_objects_in_the_shoot() {
     seed.create("test-cr", POOL, "gvisor-pool", Value::Null)
         .await;
     seed.wait_state("test-cr", State::Succeeded).await;
+    seed.assert_rbac();
     seed.server.clear_requests();
     seed.runtimes()
         .patch(

@@ -28,6 +28,18 @@ pub struct Seed {
     pub client: Client,
 }
 
+/// The in-process extension's user agent, as the binary sends it.
+const AGENT: &str = "gardener-extension-runtime-gvisor/";
+
+impl Drop for Seed {
+    /// Every test proves least privilege: the chart grants each request the extension made.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.assert_rbac();
+        }
+    }
+}
+
 impl Seed {
     pub async fn new() -> Self {
         let server = TestApiServer::builder().start().await.unwrap();
@@ -53,10 +65,22 @@ impl Seed {
         let flags = Flags {
             gvisor_installation_test_repository: test_repository.into(),
         };
+        let client = self
+            .server
+            .client_as(&format!("{AGENT}test"))
+            .await
+            .unwrap();
         runtime_gvisor::manager_with(ImageVector::parse(runtime_gvisor::IMAGES).unwrap(), &flags)
-            .start(options, self.client.clone())
+            .start(options, client)
             .await
             .unwrap()
+    }
+
+    /// The chart's ClusterRole grants every request the extension made so far (call before
+    /// clearing the request log).
+    pub fn assert_rbac(&self) {
+        let ours = self.server.rbac_requests(AGENT);
+        extension_framework::dev::assert_rbac("gardener-extension-runtime-gvisor", &ours);
     }
 
     pub fn runtimes(&self) -> Api<ContainerRuntime> {

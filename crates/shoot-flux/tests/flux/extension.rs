@@ -16,6 +16,8 @@ use test_apiserver::{RunningServer, TestApiServer};
 use tokio::sync::watch;
 
 pub(crate) const NS: &str = "shoot--foo--bar";
+/// The in-process extension's user agent, as the binary sends it.
+const AGENT: &str = "gardener-extension-shoot-flux/";
 
 pub(crate) struct Seed {
     pub(crate) server: RunningServer,
@@ -61,8 +63,9 @@ impl Seed {
             garden_cluster_identity: "my-garden".into(),
             ..flags
         };
+        let agent = server.client_as(&format!("{AGENT}test")).await.unwrap();
         let running = shoot_flux::manager(&flags)
-            .start(Options::embedded(NS), client.clone())
+            .start(Options::embedded(NS), agent)
             .await
             .unwrap();
         Self {
@@ -71,6 +74,13 @@ impl Seed {
             running: Some(running),
             _stop: stop,
         }
+    }
+
+    /// The chart's ClusterRole grants every request the extension made so far (call before
+    /// clearing the request log).
+    pub(crate) fn assert_rbac(&self) {
+        let ours = self.server.rbac_requests(AGENT);
+        extension_framework::dev::assert_rbac("gardener-extension-shoot-flux", &ours);
     }
 
     pub(crate) fn extensions(&self) -> Api<Extension> {
@@ -154,6 +164,15 @@ impl Seed {
 
     pub(crate) async fn stop(mut self) {
         self.running.take().unwrap().shutdown().await.unwrap();
+    }
+}
+
+impl Drop for Seed {
+    /// Every test proves least privilege: the chart grants each request the extension made.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.assert_rbac();
+        }
     }
 }
 
@@ -370,6 +389,7 @@ async fn delete_keeps_flux_in_the_shoot() {
     seed.create(git_config(json!([]))).await;
     seed.wait(|e| bootstrapped(e) && last_state(e) == Some(LastOperationState::Succeeded))
         .await;
+    seed.assert_rbac();
     seed.server.clear_requests();
     seed.extensions()
         .delete("shoot-flux", &Default::default())
