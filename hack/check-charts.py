@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Lint and render every chart in charts/ with Helm's engine (helm-python-sdk), with default values
 and with hack/chart-values/<chart>.yaml; validate every rendered Kubernetes object strictly against
-the Kubernetes schemas (kubernetes-validate); compare the output with charts/<chart>/snapshots/.
+the Kubernetes schemas (kubernetes-validate), and custom resources (the VPA) against their
+generated CRDs (hack/crd_schema.py); compare the output with charts/<chart>/snapshots/.
 
 Usage: hack/check-charts.py [--update]   (--update rewrites the snapshots)
 """
@@ -12,10 +13,10 @@ import helm_python as helm
 import kubernetes_validate
 import yaml
 
+import crd_schema
+
 ROOT = Path(__file__).resolve().parent.parent
 KUBE_VERSION = "1.33"
-# Gardener's own kinds have no upstream schema here; they are checked against their CRDs elsewhere.
-SCHEMALESS = {("autoscaling.k8s.io/v1", "VerticalPodAutoscaler")}
 
 
 def render(chart_dir, values):
@@ -37,7 +38,8 @@ def check(chart_dir, values, label):
             problems.append(f"lint ({label}): {message.get('path')}: {message.get('error')}")
     docs = render(chart_dir, values)
     for path, doc in docs:
-        if (doc.get("apiVersion"), doc.get("kind")) in SCHEMALESS:
+        if crd_schema.has_crd(doc):
+            problems += [f"crd ({label}): {path}: {e}" for e in crd_schema.validate(doc)]
             continue
         try:
             kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)

@@ -1,5 +1,6 @@
 //! CustomResourceDefinitions for every kind of this crate, as the seed (and the test API server) installs them.
 
+use crate::autoscaling::VerticalPodAutoscaler;
 use crate::core::ControllerRegistration;
 use crate::extensions::{Cluster, ContainerRuntime, Extension, OperatingSystemConfig};
 use crate::resources::ManagedResource;
@@ -47,6 +48,8 @@ pub fn all() -> Vec<GeneratedCrd> {
         (Target::Seed, ManagedResource::crd()),
         (Target::Garden, ControllerRegistration::crd()),
         (Target::Garden, controller_deployment_crd()),
+        (Target::Garden, crate::operator::Extension::crd()),
+        (Target::Seed, VerticalPodAutoscaler::crd()),
     ]
     .into_iter()
     .map(|(target, crd)| (target, clean_descriptions(crd)))

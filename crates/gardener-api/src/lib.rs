@@ -8,6 +8,10 @@
 //! * [`resources`]: `resources.gardener.cloud/v1alpha1` [`ManagedResource`](resources::ManagedResource).
 //! * [`core`]: `core.gardener.cloud` `ControllerRegistration` (v1beta1), `ControllerDeployment` (v1) and a
 //!   read-only view of the `Shoot` embedded in a `Cluster`.
+//! * [`operator`]: `operator.gardener.cloud/v1alpha1` [`Extension`](operator::Extension), the
+//!   registration gardener-operator reads.
+//! * [`autoscaling`]: `autoscaling.k8s.io/v1`
+//!   [`VerticalPodAutoscaler`](autoscaling::VerticalPodAutoscaler), for checking the charts.
 //! * [`constants`]: the exact annotation, label and finalizer strings of the contract.
 //!
 //! Every type serializes to the same JSON as Gardener's Go types. Opaque blobs (`providerConfig`,
@@ -21,10 +25,12 @@
 //! assert_eq!(serde_json::to_value(&ext).unwrap()["spec"]["type"], "mwe");
 //! ```
 
+pub mod autoscaling;
 pub mod constants;
 pub mod core;
 pub mod crds;
 pub mod extensions;
+pub mod operator;
 pub mod patch;
 pub mod resources;
 mod schema;
