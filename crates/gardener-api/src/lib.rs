@@ -10,8 +10,8 @@
 //!   read-only view of the `Shoot` embedded in a `Cluster`.
 //! * [`operator`]: `operator.gardener.cloud/v1alpha1` [`Extension`](operator::Extension), the
 //!   registration gardener-operator reads.
-//! * [`autoscaling`]: `autoscaling.k8s.io/v1`
-//!   [`VerticalPodAutoscaler`](autoscaling::VerticalPodAutoscaler), for checking the charts.
+//! * [`autoscaling`]: `autoscaling.k8s.io/v1` [`VerticalPodAutoscaler`](autoscaling::VerticalPodAutoscaler),
+//!   for checking the charts.
 //! * [`constants`]: the exact annotation, label and finalizer strings of the contract.
 //!
 //! Every type serializes to the same JSON as Gardener's Go types. Opaque blobs (`providerConfig`,
