@@ -22,6 +22,15 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+/// What `--version` prints after the binary's name: the release and the commit it was built from
+/// (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("EXTENSION_COMMIT"),
+    ")"
+);
+
 /// Name of the heartbeat controller (for `--controllers`/`--disable-controllers`).
 pub const HEARTBEAT_CONTROLLER: &str = "heartbeat";
 /// How long in-flight reconciles may take to finish after a shutdown signal.
@@ -376,7 +385,7 @@ impl Manager {
         let command = self
             .augment_command(C::command())
             .name(self.name.clone())
-            .version(env!("CARGO_PKG_VERSION"));
+            .version(VERSION);
         let matches = command.get_matches();
         let cli = match C::from_arg_matches(&matches) {
             Ok(cli) => cli,

@@ -455,3 +455,27 @@ async fn watch_errors_name_controller_resource_and_cause() {
     );
     assert!(binary.terminate().await.success());
 }
+
+/// `--version` names the release and the commit the binary was built from.
+#[test]
+fn version_reports_release_and_commit() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gardener-extension-mwe"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rest = text
+        .trim_end()
+        .strip_prefix(concat!(
+            "gardener-extension-mwe ",
+            env!("CARGO_PKG_VERSION"),
+            " (commit "
+        ))
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("unexpected --version output: {text}"));
+    assert!(
+        rest == "unknown" || (rest.len() == 12 && rest.chars().all(|c| c.is_ascii_hexdigit())),
+        "{text}"
+    );
+}
