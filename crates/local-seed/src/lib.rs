@@ -75,6 +75,26 @@ pub struct Config {
     pub skip_extension: Vec<String>,
 }
 
+/// Stands in for gardener-resource-manager in an existing cluster (a kind cluster running the
+/// extensions' images): marks every ManagedResource applied and healthy, as [`run`] does for the
+/// in-process seed, until SIGINT/SIGTERM.
+///
+/// # Errors
+/// When the kubeconfig cannot be loaded.
+pub async fn resource_manager_for(kubeconfig: &std::path::Path) -> Result<(), SeedError> {
+    let metrics = extension_framework::metrics::Metrics::new();
+    let config = client::config(Some(kubeconfig), None)
+        .await
+        .map_err(|e| SeedError::Setup(e.to_string()))?;
+    let client = client::build(config, &metrics).map_err(|e| SeedError::Setup(e.to_string()))?;
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = extension_framework::dev::resource_manager(client, stop_rx);
+    extension_framework::runtime::shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = task.await;
+    Ok(())
+}
+
 /// Errors of a run.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {

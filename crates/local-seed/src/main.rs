@@ -11,6 +11,10 @@ use std::process::ExitCode;
 struct Cli {
     #[command(flatten)]
     config: local_seed::Config,
+    /// Instead of a local seed, only stand in for gardener-resource-manager in the cluster of this
+    /// kubeconfig (ManagedResources reported applied and healthy), until interrupted.
+    #[arg(long, value_name = "KUBECONFIG")]
+    resource_manager_for: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -21,8 +25,11 @@ async fn main() -> ExitCode {
         cli.config.log_level,
         cli.config.log_format,
     );
-    let mut stdout = std::io::stdout();
-    match local_seed::run(cli.config, &mut stdout).await {
+    let result = match &cli.resource_manager_for {
+        Some(kubeconfig) => local_seed::resource_manager_for(kubeconfig).await,
+        None => local_seed::run(cli.config, &mut std::io::stdout()).await,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -138,3 +138,53 @@ async fn objects_of_skipped_extensions_are_not_handled() {
         running.shutdown().await.unwrap();
     }
 }
+
+/// `--resource-manager-for` reports the ManagedResources of another cluster healthy, and stops on
+/// SIGTERM (the kind end-to-end job runs it beside the extensions' images).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_resource_manager_stand_in_serves_another_cluster() {
+    use gardener_api::resources::{ManagedResource, ManagedResourceSpec};
+    use kube::api::{Api, PostParams};
+    let server = test_apiserver::TestApiServer::builder()
+        .start()
+        .await
+        .unwrap();
+    for crd in gardener_api::crds::all() {
+        server
+            .apply_yaml(&serde_json::to_string(&crd.crd).unwrap(), "crd")
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_local-seed"))
+        .arg("--resource-manager-for")
+        .arg(&kubeconfig)
+        .spawn()
+        .unwrap();
+    let mrs: Api<ManagedResource> = Api::namespaced(server.client().await.unwrap(), "default");
+    let mut mr = ManagedResource::new("mr", ManagedResourceSpec::default());
+    mr.metadata.namespace = Some("default".into());
+    mrs.create(&PostParams::default(), &mr).await.unwrap();
+    let healthy = kube::runtime::wait::await_condition(mrs, "mr", |m: Option<&ManagedResource>| {
+        m.and_then(|m| m.status.as_ref()?.conditions.as_ref())
+            .is_some_and(|c| {
+                c.iter().any(|c| {
+                    c.type_ == "ResourcesHealthy"
+                        && c.status == gardener_api::extensions::ConditionStatus::True
+                })
+            })
+    });
+    tokio::time::timeout(Duration::from_secs(20), healthy)
+        .await
+        .unwrap()
+        .unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+}
