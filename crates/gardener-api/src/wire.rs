@@ -3,7 +3,7 @@
 //! Go's API types are plain `string` types with constants, and `json.Unmarshal` accepts any string
 //! for them, fills missing fields with zero values and reads `null` as zero. A controller built on
 //! these types must do the same, or one object written by a newer gardenlet (or by hand) stops the
-//! whole watch. The enums declared with [`wire_enum!`] therefore have an `Other(String)` variant
+//! whole watch. The enums declared with `wire_enum!` therefore have an `Other(String)` variant
 //! that round-trips byte for byte, and every `Time` field reads `null` or a missing key as
 //! [`zero_time`], which is written back as `null`, as Go's `metav1.Time.MarshalJSON` does.
 

@@ -265,7 +265,7 @@ impl VersionedConfig for FluxConfig {
     }
 
     /// Upstream's validation, except the checks against `shoot.spec.resources`
-    /// ([`crate::secrets::validate_references`]). Paths are rooted at the config's fields.
+    /// ([`crate::shoot_objects::validate_references`]). Paths are rooted at the config's fields.
     fn validate(&self, path: &FieldPath) -> Vec<FieldError> {
         let mut errors = Vec::new();
         let flux = self.installation();
