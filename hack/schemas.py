@@ -1,15 +1,19 @@
-"""Strict validation of custom resources against the workspace's generated CRDs
-(example/seed-crds, example/garden-crds), as a real API server with `fieldValidation=Strict`
-would do: types, enums and required fields from the CRD's openAPIV3Schema, and every field the
-schema does not declare is an error (the server would prune it silently).
+"""Strict validation of rendered objects, as a real API server with `fieldValidation=Strict`
+would do. Kubernetes kinds are checked against the Kubernetes schemas (kubernetes-validate);
+custom resources against the workspace's generated CRDs (example/seed-crds, example/garden-crds):
+types, enums and required fields from the CRD's openAPIV3Schema, and every field the schema does
+not declare is an error (the server would prune it silently).
 
-Used by hack/check-charts.py (the charts' VPAs) and hack/check-registration.py.
+Used by hack/check-charts.py and hack/check-registration.py.
 """
 import copy
 from pathlib import Path
 
 import jsonschema
+import kubernetes_validate
 import yaml
+
+KUBE_VERSION = "1.33"
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,11 +62,19 @@ def _load():
 SCHEMAS = _load()
 
 
-def has_crd(doc):
-    return (doc.get("apiVersion"), doc.get("kind")) in SCHEMAS
-
-
 def validate(doc):
+    """Error messages for `doc` (empty when valid): against its CRD if it has one, else the
+    Kubernetes schemas."""
+    if (doc.get("apiVersion"), doc.get("kind")) not in SCHEMAS:
+        try:
+            kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+            return []
+        except kubernetes_validate.ValidationError as e:
+            return [e.message]
+    return validate_custom(doc)
+
+
+def validate_custom(doc):
     """Error messages for `doc` against its CRD (empty when valid); KeyError without a CRD."""
     schema = SCHEMAS[(doc.get("apiVersion"), doc.get("kind"))]
     validator = jsonschema.Draft7Validator(schema)
