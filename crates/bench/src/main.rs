@@ -1,0 +1,78 @@
+//! `bench`: runs the whole-system benchmarks of the `bench` library and writes their figures as
+//! JSON (`cargo xtask bench` runs it and turns the JSON into `docs/performance.md`).
+
+use bench::{api_calls, fixtures, process, throughput};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(about = "Whole-system benchmarks of the extensions, as JSON")]
+struct Cli {
+    /// Scaled-down counts and repetitions (CI).
+    #[arg(long)]
+    smoke: bool,
+    /// Directory of the extension binaries to measure (a release-like build).
+    #[arg(long)]
+    bin_dir: PathBuf,
+    /// Only these sections (default: all).
+    #[arg(long, value_delimiter = ',', default_values = ["api", "throughput", "startup", "idle"])]
+    sections: Vec<String>,
+    /// Where to write the JSON.
+    #[arg(long, default_value = "target/bench/results.json")]
+    out: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let on = |section: &str| cli.sections.iter().any(|s| s == section);
+    let kinds = fixtures::Kind::ALL;
+    let mut api = serde_json::Map::new();
+    for kind in kinds.into_iter().filter(|_| on("api")) {
+        eprintln!("api calls: {kind:?}");
+        api.insert(
+            format!("{kind:?}"),
+            serde_json::to_value(api_calls::measure(kind).await?)?,
+        );
+    }
+    let sizes: &[usize] = if cli.smoke { &[200] } else { &[1000, 5000] };
+    let mut runs = Vec::new();
+    for kind in kinds.into_iter().filter(|_| on("throughput")) {
+        for &count in sizes {
+            eprintln!("throughput: {kind:?} × {count}");
+            runs.push(throughput::run(&cli.bin_dir, kind, count).await?);
+        }
+    }
+    let repeats = if cli.smoke { 3 } else { 10 };
+    let mut startup = Vec::new();
+    for kind in kinds.into_iter().filter(|_| on("startup")) {
+        for objects in [0, if cli.smoke { 200 } else { 1000 }] {
+            eprintln!("start-up: {kind:?} with {objects} objects");
+            startup.push(process::startup(&cli.bin_dir, kind, objects, repeats).await?);
+        }
+    }
+    let window = if cli.smoke { 10 } else { 60 };
+    let mut idle = Vec::new();
+    for kind in kinds.into_iter().filter(|_| on("idle")) {
+        eprintln!("idle: {kind:?} for {window} s");
+        idle.push(process::idle(&cli.bin_dir, kind, window).await?);
+    }
+    let report = json!({
+        "smoke": cli.smoke,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "api_calls": api,
+        "throughput": runs,
+        "startup": startup,
+        "idle": idle,
+    });
+    if let Some(dir) = cli.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&cli.out, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", cli.out.display()))?;
+    eprintln!("wrote {}", cli.out.display());
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! An extension binary as a process: start it against a server, wait for `/readyz`, read its
+//! memory, count what it sends while idle.
+
+use crate::fixtures::{self, Kind};
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use test_apiserver::RunningServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A running extension binary; killed on drop.
+pub struct Extension {
+    child: Child,
+    health_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Extension {
+    /// Starts `kind`'s binary from `bin_dir` against `server`, concurrency 5 as in the charts.
+    pub fn start(
+        bin_dir: &Path,
+        kind: Kind,
+        server: &RunningServer,
+        leader_election: bool,
+    ) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let kubeconfig = dir.path().join("kubeconfig");
+        server.write_kubeconfig(&kubeconfig)?;
+        let health_port = free_port()?;
+        let binary = bin_dir.join(kind.binary());
+        let log = std::fs::File::create(dir.path().join("log"))?;
+        let child = Command::new(&binary)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg(format!("--leader-election={leader_election}"))
+            .args([
+                "--leader-election-namespace=garden",
+                "--heartbeat-namespace=garden",
+                "--max-concurrent-reconciles=5",
+                "--log-level=error",
+                "--metrics-bind-address=127.0.0.1:0",
+            ])
+            .arg(format!("--health-bind-address=127.0.0.1:{health_port}"))
+            .env_remove("KUBECONFIG")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        Ok(Self {
+            child,
+            health_port,
+            _dir: dir,
+        })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Polls `/readyz` until it answers 200.
+    pub async fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if readyz(self.health_port).await {
+                return Ok(());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("the extension exited with {status} before it was ready");
+            }
+            if Instant::now() > deadline {
+                bail!("not ready after {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// (VmRSS, VmHWM) in KiB.
+    pub fn memory(&self) -> Result<Memory> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        let field = |name: &str| -> Result<u64> {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .with_context(|| format!("{name} in /proc/<pid>/status"))
+        };
+        Ok(Memory {
+            rss_kib: field("VmRSS:")?,
+            hwm_kib: field("VmHWM:")?,
+        })
+    }
+
+    /// CPU seconds (user + system) so far, from `/proc/<pid>/stat`.
+    pub fn cpu_seconds(&self) -> Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        // Fields after the command name (which may contain spaces) start at ") ".
+        let rest = stat
+            .rsplit_once(") ")
+            .map(|(_, r)| r)
+            .context("/proc/<pid>/stat")?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+        Ok(ticks / 100.0)
+    }
+}
+
+impl Drop for Extension {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Resident memory of a process.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Memory {
+    /// VmRSS.
+    pub rss_kib: u64,
+    /// VmHWM: the peak.
+    pub hwm_kib: u64,
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn readyz(port: u16) -> bool {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    if stream
+        .write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.is_ok() && head.ends_with(b"200")
+}
+
+/// exec → `/readyz` 200, repeated.
+#[derive(Debug, Serialize)]
+pub struct Startup {
+    /// The kind's extension.
+    pub kind: Kind,
+    /// Objects of the kind in the server.
+    pub objects: usize,
+    /// Each run, in milliseconds.
+    pub millis: Vec<f64>,
+    /// Median.
+    pub p50_ms: f64,
+}
+
+/// Measures exec → `/readyz` 200 `repeats` times, with `objects` objects of `kind` present.
+pub async fn startup(
+    bin_dir: &Path,
+    kind: Kind,
+    objects: usize,
+    repeats: usize,
+) -> Result<Startup> {
+    let server = fixtures::seed(10, 1024).await?;
+    fixtures::create_objects(&server, kind, objects, 10)?;
+    let mut millis = Vec::new();
+    for _ in 0..repeats {
+        let started = Instant::now();
+        let mut extension = Extension::start(bin_dir, kind, &server, false)?;
+        extension.wait_ready(Duration::from_secs(30)).await?;
+        millis.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let p50_ms = percentile(&millis, 50.0);
+    Ok(Startup {
+        kind,
+        objects,
+        millis,
+        p50_ms,
+    })
+}
+
+/// What an extension does while idle.
+#[derive(Debug, Serialize)]
+pub struct Idle {
+    /// The kind's extension.
+    pub kind: Kind,
+    /// How long it was watched.
+    pub seconds: u64,
+    /// Requests per minute, by `verb resource`.
+    pub requests_per_minute: std::collections::BTreeMap<String, f64>,
+    /// All requests per minute.
+    pub total_per_minute: f64,
+    /// Memory at the end.
+    pub memory: Memory,
+    /// CPU seconds used in the window.
+    pub cpu_seconds: f64,
+}
+
+/// Runs `kind`'s binary with leader election and the heartbeat, on an empty seed, for `seconds`
+/// after it is ready.
+pub async fn idle(bin_dir: &Path, kind: Kind, seconds: u64) -> Result<Idle> {
+    let server = fixtures::seed(1, 1024).await?;
+    let mut extension = Extension::start(bin_dir, kind, &server, true)?;
+    extension.wait_ready(Duration::from_secs(30)).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.clear_requests();
+    let cpu_before = extension.cpu_seconds()?;
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let cpu_seconds = extension.cpu_seconds()? - cpu_before;
+    let agent = format!("{}/", kind.binary());
+    let mut counts = std::collections::BTreeMap::new();
+    for record in server
+        .requests()
+        .iter()
+        .filter(|r| r.user_agent.starts_with(&agent))
+    {
+        *counts
+            .entry(format!("{} {}", record.verb, record.full_resource()))
+            .or_insert(0.0) += 60.0 / seconds as f64;
+    }
+    Ok(Idle {
+        kind,
+        seconds,
+        total_per_minute: counts.values().sum(),
+        requests_per_minute: counts,
+        memory: extension.memory()?,
+        cpu_seconds,
+    })
+}
+
+/// The `p`th percentile (nearest rank) of `values`.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}

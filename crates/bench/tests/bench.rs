@@ -1,0 +1,108 @@
+//! API calls per reconcile step, exactly: a change that adds a read or a write fails here.
+//! The Go library's sequence (conventions.md §B.4) is the bar: GET, finalizer PATCH (first time),
+//! status PATCH Processing, the actuator's calls, status PATCH Succeeded, annotation PATCH.
+
+use bench::api_calls::{Step, measure};
+use bench::fixtures::Kind;
+
+fn counts(step: &Step) -> Vec<(&str, usize)> {
+    step.requests
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extension_steps() {
+    let steps = measure(Kind::Extension).await.unwrap();
+    let lifecycle = [
+        ("get extensions", 1),
+        ("patch extensions", 2),
+        ("patch extensions/status", 2),
+    ];
+    let one_patch = [
+        ("get extensions", 1),
+        ("patch extensions", 1),
+        ("patch extensions/status", 2),
+    ];
+    // Create: finalizer and annotation; migrate: annotation and finalizer removal.
+    assert_eq!(counts(&steps["create"]), lifecycle);
+    assert_eq!(counts(&steps["migrate"]), lifecycle);
+    // Reconcile and restore remove the annotation; delete removes the finalizer.
+    for step in ["reconcile", "restore", "delete"] {
+        assert_eq!(counts(&steps[step]), one_patch, "{step}");
+    }
+    assert!(steps.values().all(|s| s.reads == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operating_system_config_steps() {
+    let steps = measure(Kind::OperatingSystemConfig).await.unwrap();
+    // The result Secret is read to compare, created once; the output fields are a third status
+    // PATCH on create only (unchanged afterwards).
+    assert_eq!(
+        counts(&steps["create"]),
+        [
+            ("create secrets", 1),
+            ("get operatingsystemconfigs", 1),
+            ("get secrets", 1),
+            ("patch operatingsystemconfigs", 2),
+            ("patch operatingsystemconfigs/status", 3),
+        ]
+    );
+    for step in ["reconcile", "restore"] {
+        assert_eq!(
+            counts(&steps[step]),
+            [
+                ("get operatingsystemconfigs", 1),
+                ("get secrets", 1),
+                ("patch operatingsystemconfigs", 1),
+                ("patch operatingsystemconfigs/status", 2),
+            ],
+            "{step}"
+        );
+    }
+    assert_eq!(steps["delete"].reads, 1);
+    assert_eq!(steps["delete"].writes, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn container_runtime_steps() {
+    let steps = measure(Kind::ContainerRuntime).await.unwrap();
+    // Two ManagedResources, each with an immutable Secret named by its content: the Secret is
+    // created (AlreadyExists when unchanged) and the ManagedResource read to compare.
+    assert_eq!(
+        counts(&steps["create"]),
+        [
+            ("create managedresources", 2),
+            ("create secrets", 2),
+            ("get containerruntimes", 1),
+            ("get managedresources", 2),
+            ("patch containerruntimes", 2),
+            ("patch containerruntimes/status", 2),
+        ]
+    );
+    assert_eq!(
+        counts(&steps["reconcile"]),
+        [
+            ("create secrets", 2),
+            ("get containerruntimes", 1),
+            ("get managedresources", 2),
+            ("patch containerruntimes", 1),
+            ("patch containerruntimes/status", 2),
+        ]
+    );
+    // Delete reads each ManagedResource for its Secrets, deletes both, and waits until each is
+    // gone (one more read each).
+    assert_eq!(
+        counts(&steps["delete"]),
+        [
+            ("delete managedresources", 2),
+            ("delete secrets", 2),
+            ("get containerruntimes", 1),
+            ("get managedresources", 4),
+            ("patch containerruntimes", 1),
+            ("patch containerruntimes/status", 2),
+        ]
+    );
+}
