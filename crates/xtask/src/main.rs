@@ -5,7 +5,11 @@
 //! * `registration [--check]`: write each extension's ControllerDeployment,
 //!   ControllerRegistration and operator Extension to `example/registration/<name>/`
 //!   (`hack/generate-controller-registration`); with `--check`, fail if they differ.
+//! * `bench [--smoke | --check | --regenerate]`: the benchmarks and `docs/performance.md`
+//!   (see the `bench` module).
 
+mod bench;
+mod perf_doc;
 mod registration;
 
 use anyhow::{Context, Result, bail};
@@ -28,6 +32,18 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run the benchmarks and regenerate docs/performance.{json,md}.
+    Bench {
+        /// Scaled-down run that fails on regressions beyond the goals (CI).
+        #[arg(long, conflicts_with_all = ["check", "regenerate"])]
+        smoke: bool,
+        /// Only check that docs/performance.md is what docs/performance.json generates.
+        #[arg(long, conflicts_with = "regenerate")]
+        check: bool,
+        /// Only rewrite docs/performance.md from docs/performance.json.
+        #[arg(long)]
+        regenerate: bool,
+    },
     /// Generate the registration files of every extension (reproducibly).
     Registration {
         /// Do not write; fail if the checked-in files are out of date.
@@ -42,6 +58,20 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Crds { check } => generate_crds(&workspace_root(), check),
         Command::Registration { check } => registration::generate(&workspace_root(), check),
+        Command::Bench {
+            smoke,
+            check,
+            regenerate,
+        } => {
+            let root = workspace_root();
+            if check {
+                bench::check(&root)
+            } else if regenerate {
+                bench::regenerate(&root)
+            } else {
+                bench::run(&root, smoke)
+            }
+        }
     }
 }
 

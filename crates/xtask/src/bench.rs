@@ -1,0 +1,267 @@
+//! `cargo xtask bench [--smoke]`: builds what is measured, runs the `bench` harness and the
+//! render benchmarks, and writes `docs/performance.json` and `docs/performance.md` from them.
+//!
+//! * full: the extension binaries with the `release` profile (what ships), criterion's render
+//!   benchmarks, and the binary sizes; the figures replace `docs/performance.json` and the page
+//!   is regenerated from it.
+//! * `--smoke` (CI): scaled-down counts with `perf` builds; fails when a figure is worse than
+//!   its goal or than the committed full run (whichever is looser), with a noise margin.
+//! * `--check`: `docs/performance.md` is what the committed JSON generates (drift).
+
+use crate::perf_doc;
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+
+const BINARIES: [&str; 4] = [
+    "gardener-extension-mwe",
+    "gardener-extension-os-coreos",
+    "gardener-extension-runtime-gvisor",
+    "gardener-extension-shoot-flux",
+];
+
+/// Render benchmarks: (package, bench target).
+const RENDER_BENCHES: [(&str, &str); 3] = [
+    ("gardener-extension-os-coreos", "render"),
+    ("gardener-extension-runtime-gvisor", "manifests"),
+    ("gardener-extension-shoot-flux", "manifests"),
+];
+
+/// Time figures may be this much worse than their bound in a smoke run (2 shared cores).
+const TIME_MARGIN: f64 = 1.5;
+/// Memory figures may be this much worse.
+const MEMORY_MARGIN: f64 = 1.2;
+
+/// Runs the benchmarks.
+pub fn run(root: &Path, smoke: bool) -> Result<()> {
+    let profile = if smoke { "perf" } else { "release" };
+    cargo(
+        root,
+        &["build", "--locked", "--profile", "perf", "-p", "bench"],
+    )?;
+    let mut build = vec!["build", "--locked", "--profile", profile];
+    for bin in BINARIES {
+        build.extend(["-p", bin]);
+    }
+    cargo(root, &build)?;
+    let out = root.join("target/bench/results.json");
+    let mut harness = Command::new(root.join("target/perf/bench"));
+    harness
+        .arg("--bin-dir")
+        .arg(root.join("target").join(profile))
+        .arg("--out")
+        .arg(&out)
+        .current_dir(root);
+    if smoke {
+        harness.arg("--smoke");
+    }
+    if !harness.status()?.success() {
+        bail!("the bench harness failed");
+    }
+    let mut results: Value = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
+    if smoke {
+        let baseline: Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join("docs/performance.json"))
+                .context("reading docs/performance.json (the committed full run)")?,
+        )?;
+        return check_smoke(&results, &baseline);
+    }
+    results["render"] = render(root)?;
+    results["sizes"] = sizes(&root.join("target/release"))?;
+    results["toolchain"] = json!(toolchain(root)?);
+    std::fs::write(
+        root.join("docs/performance.json"),
+        serde_json::to_string_pretty(&results)? + "\n",
+    )?;
+    std::fs::write(root.join("docs/performance.md"), perf_doc::render(&results))?;
+    println!("wrote docs/performance.json and docs/performance.md");
+    Ok(())
+}
+
+/// Fails unless `docs/performance.md` is what `docs/performance.json` generates.
+pub fn check(root: &Path) -> Result<()> {
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(
+        root.join("docs/performance.json"),
+    )?)?;
+    let on_disk = std::fs::read_to_string(root.join("docs/performance.md")).unwrap_or_default();
+    if on_disk != perf_doc::render(&results) {
+        bail!(
+            "docs/performance.md is not what docs/performance.json generates: run `cargo xtask bench --regenerate`"
+        );
+    }
+    Ok(())
+}
+
+/// Rewrites `docs/performance.md` from the committed JSON.
+pub fn regenerate(root: &Path) -> Result<()> {
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(
+        root.join("docs/performance.json"),
+    )?)?;
+    std::fs::write(root.join("docs/performance.md"), perf_doc::render(&results))?;
+    Ok(())
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("cargo {} failed", args.join(" "));
+    }
+    Ok(())
+}
+
+fn toolchain(root: &Path) -> Result<String> {
+    let out = Command::new("rustc")
+        .arg("--version")
+        .current_dir(root)
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Criterion's estimates for every render benchmark: `{name: {mean_ns, median_ns}}`.
+fn render(root: &Path) -> Result<Value> {
+    let mut out = serde_json::Map::new();
+    for (package, bench) in RENDER_BENCHES {
+        cargo(
+            root,
+            &["bench", "--locked", "-p", package, "--bench", bench],
+        )?;
+    }
+    let criterion = root.join("target/criterion");
+    let mut estimates = Vec::new();
+    find_estimates(&criterion, &mut estimates)?;
+    estimates.sort();
+    for path in estimates {
+        let name = path
+            .parent()
+            .and_then(Path::parent)
+            .and_then(|p| p.strip_prefix(&criterion).ok())
+            .context("criterion layout")?
+            .display()
+            .to_string();
+        let data: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        out.insert(
+            name,
+            json!({
+                "mean_ns": data["mean"]["point_estimate"],
+                "median_ns": data["median"]["point_estimate"],
+            }),
+        );
+    }
+    Ok(Value::Object(out))
+}
+
+fn find_estimates(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            find_estimates(&path, out)?;
+        } else if path.ends_with("new/estimates.json") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn sizes(dir: &Path) -> Result<Value> {
+    let mut out = serde_json::Map::new();
+    for bin in BINARIES {
+        let bytes = std::fs::metadata(dir.join(bin))
+            .with_context(|| format!("{bin} in {}", dir.display()))?
+            .len();
+        out.insert(bin.into(), json!(bytes));
+    }
+    Ok(Value::Object(out))
+}
+
+/// One checked figure of a smoke run.
+struct Bound {
+    what: String,
+    value: f64,
+    limit: f64,
+}
+
+/// Smoke figures against their goals or the committed full run, whichever is looser.
+fn check_smoke(results: &Value, baseline: &Value) -> Result<()> {
+    let mut bounds = Vec::new();
+    for run in results["throughput"].as_array().into_iter().flatten() {
+        let kind = run["kind"].as_str().unwrap_or_default();
+        let committed = baseline["throughput"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|b| b["kind"] == run["kind"])
+            .filter_map(|b| b["overhead_ratio"].as_f64())
+            .fold(0.0, f64::max);
+        bounds.push(Bound {
+            what: format!("{kind}: overhead ratio"),
+            value: run["overhead_ratio"].as_f64().unwrap_or(f64::MAX),
+            limit: perf_doc::GOAL_OVERHEAD.max(committed) * TIME_MARGIN,
+        });
+    }
+    for idle in results["idle"].as_array().into_iter().flatten() {
+        let kind = idle["kind"].as_str().unwrap_or_default();
+        let committed = baseline["idle"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|b| b["kind"] == idle["kind"])
+            .and_then(|b| b["memory"]["rss_kib"].as_f64())
+            .unwrap_or(0.0);
+        bounds.push(Bound {
+            what: format!("{kind}: idle RSS (KiB)"),
+            value: idle["memory"]["rss_kib"].as_f64().unwrap_or(f64::MAX),
+            limit: (perf_doc::GOAL_IDLE_MIB * 1024.0).max(committed) * MEMORY_MARGIN,
+        });
+    }
+    for start in results["startup"].as_array().into_iter().flatten() {
+        let kind = start["kind"].as_str().unwrap_or_default();
+        let goal = if start["objects"] == 0 {
+            perf_doc::GOAL_STARTUP_EMPTY_MS
+        } else {
+            perf_doc::GOAL_STARTUP_LOADED_MS
+        };
+        let committed = baseline["startup"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|b| {
+                b["kind"] == start["kind"] && (b["objects"] == 0) == (start["objects"] == 0)
+            })
+            .filter_map(|b| b["p50_ms"].as_f64())
+            .fold(0.0, f64::max);
+        bounds.push(Bound {
+            what: format!(
+                "{kind}: start-up p50 with {} objects (ms)",
+                start["objects"]
+            ),
+            value: start["p50_ms"].as_f64().unwrap_or(f64::MAX),
+            limit: goal.max(committed) * TIME_MARGIN,
+        });
+    }
+    let mut failed = false;
+    for bound in &bounds {
+        let ok = bound.value <= bound.limit;
+        failed |= !ok;
+        println!(
+            "{} {}: {:.2} (limit {:.2})",
+            if ok { "ok  " } else { "FAIL" },
+            bound.what,
+            bound.value,
+            bound.limit
+        );
+    }
+    if bounds.is_empty() {
+        bail!("the smoke run produced no figures");
+    }
+    if failed {
+        bail!("a smoke figure regressed beyond its goal and the committed run");
+    }
+    Ok(())
+}
