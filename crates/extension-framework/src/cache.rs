@@ -3,8 +3,9 @@
 //! Go's controller-runtime reads these through informer caches; reading them per reconcile costs
 //! two GETs each time, and a Cluster carries the whole Shoot, CloudProfile and Seed (often 50 KiB).
 //! The stores hold Namespace *metadata* only (labels are all the framework reads) and each Cluster
-//! once, as parsed JSON with `managedFields` pruned, also inside its embedded objects. The shoot
-//! view is decoded on lookup; it is small and cheap to decode, so nothing is held twice.
+//! once, its embedded objects as JSON text ([`gardener_api::blob::Blob`], about a tenth of parsed
+//! JSON) with `managedFields` pruned. The shoot view is decoded on lookup; it is small and cheap
+//! to decode, so nothing is held twice.
 
 use crate::watch;
 use futures::StreamExt;
@@ -205,10 +206,17 @@ fn strip_embedded_managed_fields(event: &mut watcher::Event<Cluster>) {
             Some(&mut c.spec.cloud_profile),
             c.spec.seed.as_mut(),
         ];
-        for blob in blobs.into_iter().flatten() {
-            if let Some(meta) = blob.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+        // Most blobs have none: only those are parsed and written back.
+        for blob in blobs
+            .into_iter()
+            .flatten()
+            .filter(|b| b.get().contains("\"managedFields\""))
+        {
+            let mut value = blob.to_value();
+            if let Some(meta) = value.get_mut("metadata").and_then(|m| m.as_object_mut()) {
                 meta.remove("managedFields");
             }
+            *blob = gardener_api::blob::Blob::from_value(&value);
         }
     }
 }
@@ -242,12 +250,12 @@ mod tests {
     fn embedded_managed_fields_are_dropped() {
         let mut cluster = Cluster::new("c", ClusterSpec::default());
         cluster.spec.shoot =
-            json!({"metadata": {"name": "s", "managedFields": [{"manager": "x"}]}});
+            json!({"metadata": {"name": "s", "managedFields": [{"manager": "x"}]}}).into();
         let mut event = watcher::Event::Apply(cluster);
         strip_embedded_managed_fields(&mut event);
         let watcher::Event::Apply(c) = event else {
             unreachable!()
         };
-        assert_eq!(c.spec.shoot, json!({"metadata": {"name": "s"}}));
+        assert_eq!(c.spec.shoot.to_value(), json!({"metadata": {"name": "s"}}));
     }
 }

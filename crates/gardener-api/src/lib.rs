@@ -26,6 +26,7 @@
 //! ```
 
 pub mod autoscaling;
+pub mod blob;
 pub mod constants;
 pub mod core;
 pub mod crds;

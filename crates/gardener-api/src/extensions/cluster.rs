@@ -1,13 +1,14 @@
+use crate::blob::Blob;
 use crate::core::Shoot;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// Spec of a [`Cluster`]: the shoot, seed and cloud profile as gardenlet serialized them.
 ///
 /// The blobs are kept as raw JSON so that every field survives; [`Cluster::shoot`] decodes the few
 /// fields extensions read.
+// Raw JSON is [`Blob`]: held as text, a Cluster costs its size in memory, not ten times that.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "extensions.gardener.cloud",
@@ -22,15 +23,15 @@ pub struct ClusterSpec {
     /// The `core.gardener.cloud/v1beta1` CloudProfile (or NamespacedCloudProfile).
     #[schemars(schema_with = "crate::schema::preserve_unknown_object")]
     #[schemars(extend("title" = "x-required"))]
-    pub cloud_profile: Value,
+    pub cloud_profile: Blob,
     /// The `core.gardener.cloud/v1beta1` Seed; absent for self-hosted shoots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::schema::preserve_unknown_object")]
-    pub seed: Option<Value>,
+    pub seed: Option<Blob>,
     /// The `core.gardener.cloud/v1beta1` Shoot.
     #[schemars(schema_with = "crate::schema::preserve_unknown_object")]
     #[schemars(extend("title" = "x-required"))]
-    pub shoot: Value,
+    pub shoot: Blob,
 }
 
 /// Error decoding a blob of a [`Cluster`].
@@ -65,19 +66,19 @@ impl Cluster {
     }
 
     /// The seed blob, if present.
-    pub fn seed(&self) -> Option<&Value> {
+    pub fn seed(&self) -> Option<&Blob> {
         self.spec.seed.as_ref().filter(|v| !v.is_null())
     }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(
-    raw: &Value,
+    raw: &Blob,
     field: &'static str,
 ) -> Result<Option<T>, ClusterDecodeError> {
     if raw.is_null() {
         return Ok(None);
     }
-    T::deserialize(raw)
+    raw.decode()
         .map(Some)
         .map_err(|source| ClusterDecodeError { field, source })
 }
