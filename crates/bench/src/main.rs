@@ -20,6 +20,9 @@ struct Cli {
     /// Only these sections (default: all).
     #[arg(long, value_delimiter = ',', default_values = ["api", "throughput", "startup", "idle"])]
     sections: Vec<String>,
+    /// Only these kinds (`Extension`, `OperatingSystemConfig`, `ContainerRuntime`; default: all).
+    #[arg(long, value_delimiter = ',')]
+    kinds: Vec<String>,
     /// Where to write the JSON.
     #[arg(long, default_value = "target/bench/results.json")]
     out: PathBuf,
@@ -29,9 +32,12 @@ struct Cli {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     let on = |section: &str| cli.sections.iter().any(|s| s == section);
-    let kinds = fixtures::Kind::ALL;
+    let kinds: Vec<fixtures::Kind> = fixtures::Kind::ALL
+        .into_iter()
+        .filter(|k| cli.kinds.is_empty() || cli.kinds.iter().any(|n| n == &format!("{k:?}")))
+        .collect();
     let mut api = serde_json::Map::new();
-    for kind in kinds.into_iter().filter(|_| on("api")) {
+    for &kind in kinds.iter().filter(|_| on("api")) {
         eprintln!("api calls: {kind:?}");
         api.insert(
             format!("{kind:?}"),
@@ -40,7 +46,7 @@ async fn main() -> Result<()> {
     }
     let sizes: &[usize] = if cli.smoke { &[200] } else { &[1000, 5000] };
     let mut runs = Vec::new();
-    for kind in kinds.into_iter().filter(|_| on("throughput")) {
+    for &kind in kinds.iter().filter(|_| on("throughput")) {
         for &count in sizes {
             eprintln!("throughput: {kind:?} × {count}");
             runs.push(throughput::run(&cli.bin_dir, kind, count).await?);
@@ -48,7 +54,7 @@ async fn main() -> Result<()> {
     }
     let repeats = if cli.smoke { 3 } else { 10 };
     let mut startup = Vec::new();
-    for kind in kinds.into_iter().filter(|_| on("startup")) {
+    for &kind in kinds.iter().filter(|_| on("startup")) {
         for objects in [0, if cli.smoke { 200 } else { 1000 }] {
             eprintln!("start-up: {kind:?} with {objects} objects");
             startup.push(process::startup(&cli.bin_dir, kind, objects, repeats).await?);
@@ -56,7 +62,7 @@ async fn main() -> Result<()> {
     }
     let window = if cli.smoke { 10 } else { 60 };
     let mut idle = Vec::new();
-    for kind in kinds.into_iter().filter(|_| on("idle")) {
+    for &kind in kinds.iter().filter(|_| on("idle")) {
         eprintln!("idle: {kind:?} for {window} s");
         idle.push(process::idle(&cli.bin_dir, kind, window).await?);
     }

@@ -73,7 +73,9 @@ fn succeeded_at(object: &DynamicObject) -> Option<String> {
         .annotations
         .as_ref()
         .is_some_and(|a| a.contains_key("gardener.cloud/operation"));
-    (op["state"] == "Succeeded" && !pending).then(|| op["lastUpdateTime"].to_string())
+    // The whole last operation: its time has second resolution, its type tells a Create from
+    // the Reconcile after it.
+    (op["state"] == "Succeeded" && !pending).then(|| op.to_string())
 }
 
 /// Runs the three phases for `count` objects of `kind`.

@@ -2,7 +2,9 @@
 //! (lease 15 s, renew deadline 10 s, retry 2 s) and release on shutdown.
 //!
 //! The loop uses plain GET and PUT with the Lease's resourceVersion, so two candidates racing for
-//! the lock cannot both win: the loser's PUT answers 409 Conflict.
+//! the lock cannot both win: the loser's PUT answers 409 Conflict. Like client-go, the leader
+//! renews optimistically from the Lease it last wrote (one PUT per renewal, no GET) and reads the
+//! Lease again only when that fails.
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
@@ -38,6 +40,8 @@ pub struct LeaderElector {
     name: String,
     identity: String,
     timings: Timings,
+    /// The Lease as this candidate last wrote it while leading.
+    observed: std::sync::Mutex<Option<Lease>>,
 }
 
 fn now() -> k8s_openapi::jiff::Timestamp {
@@ -65,6 +69,39 @@ impl LeaderElector {
             name: name.into(),
             identity: identity.into(),
             timings,
+            observed: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn observed(&self) -> Option<Lease> {
+        self.observed.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    fn observe(&self, lease: Option<Lease>) {
+        if let Ok(mut observed) = self.observed.lock() {
+            *observed = lease;
+        }
+    }
+
+    /// The fast path: renew the Lease last written, without reading it first.
+    async fn renew_observed(&self) -> Option<Attempt> {
+        let mut lease = self.observed()?;
+        let spec = lease.spec.clone().unwrap_or_default();
+        lease.spec = Some(self.spec(spec.acquire_time, spec.lease_transitions.unwrap_or(0)));
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(renewed) => {
+                self.observe(Some(renewed));
+                Some(Attempt::Leading)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, lease = %self.name, "Failed to update the lease optimistically, reading it again");
+                self.observe(None);
+                None
+            }
         }
     }
 
@@ -85,12 +122,18 @@ impl LeaderElector {
     }
 
     async fn try_acquire_or_renew(&self) -> Result<Attempt, kube::Error> {
+        if let Some(attempt) = self.renew_observed().await {
+            return Ok(attempt);
+        }
         let Some(mut lease) = self.api.get_opt(&self.name).await? else {
             let mut lease = Lease::default();
             lease.metadata.name = Some(self.name.clone());
             lease.spec = Some(self.spec(None, 0));
             return match self.api.create(&PostParams::default(), &lease).await {
-                Ok(_) => Ok(Attempt::Leading),
+                Ok(created) => {
+                    self.observe(Some(created));
+                    Ok(Attempt::Leading)
+                }
                 Err(kube::Error::Api(s)) if s.is_already_exists() => Ok(Attempt::Following),
                 Err(e) => Err(e),
             };
@@ -118,7 +161,10 @@ impl LeaderElector {
             .replace(&lease.name_any(), &PostParams::default(), &lease)
             .await
         {
-            Ok(_) => Ok(Attempt::Leading),
+            Ok(updated) => {
+                self.observe(Some(updated));
+                Ok(Attempt::Leading)
+            }
             Err(kube::Error::Api(s)) if s.is_conflict() => Ok(Attempt::Following),
             Err(e) => Err(e),
         }
@@ -165,6 +211,7 @@ impl LeaderElector {
 
     /// Gives the lease up so a standby can take over at once (`ReleaseOnCancel`).
     pub async fn release(&self) {
+        self.observe(None);
         let Ok(Some(mut lease)) = self.api.get_opt(&self.name).await else {
             return;
         };

@@ -21,6 +21,25 @@ const BINARIES: [&str; 4] = [
     "gardener-extension-shoot-flux",
 ];
 
+/// The kinds the harness measures, one process each.
+const KINDS: [&str; 3] = ["Extension", "OperatingSystemConfig", "ContainerRuntime"];
+
+/// Adds one kind's figures: objects merge, lists append, scalars are taken.
+fn merge(into: &mut Value, from: Value) {
+    let (Some(into), Value::Object(from)) = (into.as_object_mut(), from) else {
+        return;
+    };
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(Value::Object(a)), Value::Object(b)) => a.extend(b),
+            (Some(Value::Array(a)), Value::Array(b)) => a.extend(b),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
 /// Render benchmarks: (package, bench target).
 const RENDER_BENCHES: [(&str, &str); 3] = [
     ("gardener-extension-os-coreos", "render"),
@@ -45,21 +64,29 @@ pub fn run(root: &Path, smoke: bool) -> Result<()> {
         build.extend(["-p", bin]);
     }
     cargo(root, &build)?;
-    let out = root.join("target/bench/results.json");
-    let mut harness = Command::new(root.join("target/perf/bench"));
-    harness
-        .arg("--bin-dir")
-        .arg(root.join("target").join(profile))
-        .arg("--out")
-        .arg(&out)
-        .current_dir(root);
-    if smoke {
-        harness.arg("--smoke");
+    // One harness process per kind: runs stay independent of each other (a seed's leftovers
+    // stalled the next kind's start in one process).
+    let mut results = json!({});
+    for kind in KINDS {
+        let out = root.join(format!("target/bench/{kind}.json"));
+        let mut harness = Command::new(root.join("target/perf/bench"));
+        harness
+            .arg("--bin-dir")
+            .arg(root.join("target").join(profile))
+            .args(["--kinds", kind, "--out"])
+            .arg(&out)
+            .current_dir(root);
+        if smoke {
+            harness.arg("--smoke");
+        }
+        if !harness.status()?.success() {
+            bail!("the bench harness failed for {kind}");
+        }
+        merge(
+            &mut results,
+            serde_json::from_str(&std::fs::read_to_string(&out)?)?,
+        );
     }
-    if !harness.status()?.success() {
-        bail!("the bench harness failed");
-    }
-    let mut results: Value = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
     if smoke {
         let baseline: Value = serde_json::from_str(
             &std::fs::read_to_string(root.join("docs/performance.json"))

@@ -466,3 +466,38 @@ async fn config_file_is_validated_at_start_up() {
     assert_eq!(config.get().servers, ["a"]);
     running.shutdown().await.unwrap();
 }
+
+/// Like client-go, the leader renews from the Lease it last wrote: one PUT per renewal, no GET
+/// (Go's idle cadence: about 30 Lease writes a minute and nothing else).
+#[tokio::test]
+async fn renewals_write_the_lease_without_reading_it() {
+    let seed = Seed::new().await;
+    let probe = Probe::new();
+    let a = seed
+        .start_with(
+            extension_manager(&probe, Duration::ZERO).leader_timings(fast()),
+            replica_options(&seed),
+        )
+        .await;
+    within(a.wait_until_leading()).await;
+    seed.server.clear_requests();
+    // Five renewals at the 100 ms retry period.
+    let renewed = || {
+        seed.server
+            .requests()
+            .iter()
+            .filter(|r| r.resource == "leases" && r.name == "test-extension-leader-election")
+            .map(|r| r.verb.clone())
+            .collect::<Vec<_>>()
+    };
+    within(async {
+        while renewed().len() < 5 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let verbs = renewed();
+    assert!(verbs.iter().all(|v| v == "update"), "{verbs:?}");
+    assert!(a.is_leading());
+    a.shutdown().await.unwrap();
+}
