@@ -180,7 +180,12 @@ async fn wait_all(
         .applied_objects();
     let mut events = std::pin::pin!(events);
     let deadline = tokio::time::Instant::now() + timeout;
+    let mut report = tokio::time::Instant::now() + Duration::from_secs(10);
     while done.len() < count {
+        if tokio::time::Instant::now() > report {
+            eprintln!("  {} of {count} done", done.len());
+            report += Duration::from_secs(10);
+        }
         let event = tokio::time::timeout_at(deadline, events.next())
             .await
             .with_context(|| format!("{} of {count} succeeded before the timeout", done.len()))?

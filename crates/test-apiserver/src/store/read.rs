@@ -23,6 +23,11 @@ impl Store {
             Some(token) => Some(self.decode_continue(token)?),
             None => None,
         };
+        // Every page of a list carries the first page's resourceVersion, as the real server's
+        // snapshot does: a watch from it then replays whatever changed while the pages were read
+        // (later pages may show newer states; replaying those changes is harmless, missing them
+        // is not).
+        let resource_version = start_after.as_ref().map_or(self.rv, |(rv, _)| *rv);
         let mut matching = self
             .bucket(rt)
             .into_iter()
@@ -35,10 +40,13 @@ impl Store {
             if limit.is_some_and(|l| l > 0 && items.len() >= l) {
                 // One more exists: this page ends at the previous key.
                 let remaining = 1 + matching.count();
-                let token = self.encode_continue(last_key.as_ref().expect("page is non-empty"));
+                let token = self.encode_continue(
+                    resource_version,
+                    last_key.as_ref().expect("page is non-empty"),
+                );
                 return Ok(Page {
                     items,
-                    resource_version: self.rv,
+                    resource_version,
                     continue_token: Some(token),
                     remaining: Some(remaining),
                 });
@@ -48,14 +56,14 @@ impl Store {
         }
         Ok(Page {
             items,
-            resource_version: self.rv,
+            resource_version,
             continue_token: None,
             remaining: None,
         })
     }
 
-    pub(super) fn encode_continue(&self, key: &(String, String)) -> String {
-        let raw = json!({ "rv": self.rv, "ns": key.0, "name": key.1 }).to_string();
+    pub(super) fn encode_continue(&self, rv: u64, key: &(String, String)) -> String {
+        let raw = json!({ "rv": rv, "ns": key.0, "name": key.1 }).to_string();
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
     }
 

@@ -256,6 +256,59 @@ async fn pagination_with_limit_and_continue() {
     ctx.cleanup().await;
 }
 
+/// A list read in pages is one snapshot: every page carries the first page's resourceVersion, so
+/// a watch from it sees every change made while the pages were read (informers rely on this).
+#[tokio::test]
+async fn paginated_lists_keep_the_first_pages_resource_version() {
+    let ctx = Ctx::new().await;
+    let api = ctx.widgets();
+    for i in 0..4 {
+        api.create(&PostParams::default(), &widget(&format!("p{i}"), i))
+            .await
+            .unwrap();
+    }
+    let first = api.list(&ListParams::default().limit(2)).await.unwrap();
+    let snapshot = first.metadata.resource_version.clone().unwrap();
+    // Change an object already returned, then read the rest.
+    let changed = first.items[0].metadata.name.clone().unwrap();
+    api.patch(
+        &changed,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(serde_json::json!({"spec": {"size": 99}})),
+    )
+    .await
+    .unwrap();
+    let token = first.metadata.continue_.clone().unwrap();
+    let rest = api
+        .list(&ListParams::default().limit(2).continue_token(&token))
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.metadata.resource_version.as_deref(),
+        Some(snapshot.as_str())
+    );
+    // A watch from the list's version delivers the change to the first page's object.
+    let mut events = std::pin::pin!(
+        api.watch(&kube::api::WatchParams::default(), &snapshot)
+            .await
+            .unwrap()
+    );
+    let seen = crate::common::within(async {
+        use futures::StreamExt;
+        while let Some(event) = events.next().await {
+            if let Ok(kube::api::WatchEvent::Modified(w)) = event
+                && w.metadata.name.as_deref() == Some(changed.as_str())
+            {
+                return w.spec.size;
+            }
+        }
+        -1
+    })
+    .await;
+    assert_eq!(seen, 99);
+    ctx.cleanup().await;
+}
+
 #[tokio::test]
 async fn finalizers_delay_deletion() {
     let ctx = Ctx::new().await;
