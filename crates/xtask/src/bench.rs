@@ -50,8 +50,9 @@ const RENDER_BENCHES: [(&str, &str); 3] = [
 /// Time figures may be this much worse than their bound in a smoke run (2 shared cores).
 const TIME_MARGIN: f64 = 1.5;
 /// Memory figures may be this much worse: smoke runs measure `perf` builds (no LTO, not
-/// stripped: more resident code than the release binaries of the committed run).
-const MEMORY_MARGIN: f64 = 1.4;
+/// stripped), whose idle RSS is about 1.35× the release binaries' (12.4–14.0 MiB against
+/// 9.4–10.1 MiB); beyond that margin a real regression shows.
+const MEMORY_MARGIN: f64 = 1.6;
 
 /// Runs the benchmarks.
 pub fn run(root: &Path, smoke: bool) -> Result<()> {
