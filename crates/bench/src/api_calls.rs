@@ -7,7 +7,6 @@ use anyhow::{Result, bail};
 use extension_framework::Manager;
 use extension_framework::options::Options;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::discovery::ApiResource;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -38,21 +37,6 @@ fn manager(kind: Kind) -> Manager {
     }
 }
 
-fn api_resource(kind: Kind) -> ApiResource {
-    let name = match kind {
-        Kind::Extension => "Extension",
-        Kind::OperatingSystemConfig => "OperatingSystemConfig",
-        Kind::ContainerRuntime => "ContainerRuntime",
-    };
-    ApiResource {
-        group: "extensions.gardener.cloud".into(),
-        version: "v1alpha1".into(),
-        api_version: "extensions.gardener.cloud/v1alpha1".into(),
-        kind: name.into(),
-        plural: kind.plural().into(),
-    }
-}
-
 /// Measures every step of `kind`.
 pub async fn measure(kind: Kind) -> Result<Steps> {
     let server = fixtures::seed(1, 1024).await?;
@@ -69,7 +53,7 @@ pub async fn measure(kind: Kind) -> Result<Steps> {
         .start(options, server.client_as(&format!("{AGENT}0")).await?)
         .await?;
     let api: Api<DynamicObject> =
-        Api::namespaced_with(server.client().await?, &namespace, &api_resource(kind));
+        Api::namespaced_with(server.client().await?, &namespace, &kind.api_resource());
     let name = "obj-00000";
     // Let the watches and the heartbeat settle, so that only the steps are counted.
     quiesce(&server).await;

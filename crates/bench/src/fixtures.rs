@@ -42,6 +42,22 @@ impl Kind {
         }
     }
 
+    /// The kind's API resource, for dynamic clients.
+    pub fn api_resource(self) -> kube::discovery::ApiResource {
+        let kind = match self {
+            Kind::Extension => "Extension",
+            Kind::OperatingSystemConfig => "OperatingSystemConfig",
+            Kind::ContainerRuntime => "ContainerRuntime",
+        };
+        kube::discovery::ApiResource {
+            group: "extensions.gardener.cloud".into(),
+            version: "v1alpha1".into(),
+            api_version: "extensions.gardener.cloud/v1alpha1".into(),
+            kind: kind.into(),
+            plural: self.plural().into(),
+        }
+    }
+
     /// Object `name` in `namespace`, annotated for reconciliation as gardenlet creates it.
     pub fn object(self, namespace: &str, name: &str) -> Value {
         let metadata = json!({"name": name, "namespace": namespace,

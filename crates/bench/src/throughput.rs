@@ -12,7 +12,6 @@ use crate::process::{Extension, Memory, percentile};
 use anyhow::{Context, Result, bail};
 use futures::{StreamExt, TryStreamExt, stream};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::discovery::ApiResource;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -51,21 +50,6 @@ pub struct Run {
     pub cpu_seconds: f64,
 }
 
-fn api_resource(kind: Kind) -> ApiResource {
-    let name = match kind {
-        Kind::Extension => "Extension",
-        Kind::OperatingSystemConfig => "OperatingSystemConfig",
-        Kind::ContainerRuntime => "ContainerRuntime",
-    };
-    ApiResource {
-        group: "extensions.gardener.cloud".into(),
-        version: "v1alpha1".into(),
-        api_version: "extensions.gardener.cloud/v1alpha1".into(),
-        kind: name.into(),
-        plural: kind.plural().into(),
-    }
-}
-
 fn succeeded_at(object: &DynamicObject) -> Option<String> {
     let op = &object.data["status"]["lastOperation"];
     let pending = object
@@ -83,7 +67,7 @@ pub async fn run(bin_dir: &Path, kind: Kind, count: usize) -> Result<Run> {
     let server = fixtures::seed(NAMESPACES, CLUSTER_BYTES).await?;
     fixtures::create_objects(&server, kind, count, NAMESPACES)?;
     let client = server.client().await?;
-    let api: Api<DynamicObject> = Api::all_with(client.clone(), &api_resource(kind));
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &kind.api_resource());
 
     // Cold.
     let started = Instant::now();
@@ -101,7 +85,7 @@ pub async fn run(bin_dir: &Path, kind: Kind, count: usize) -> Result<Run> {
     let annotated: HashMap<(String, String), Instant> = stream::iter(names)
         .map(|(ns, name)| {
             let api: Api<DynamicObject> =
-                Api::namespaced_with(client.clone(), &ns, &api_resource(kind));
+                Api::namespaced_with(client.clone(), &ns, &kind.api_resource());
             async move {
                 let patch =
                     json!({"metadata": {"annotations": {"gardener.cloud/operation": "reconcile"}}});
