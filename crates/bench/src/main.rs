@@ -52,7 +52,7 @@ async fn main() -> Result<()> {
             runs.push(throughput::run(&cli.bin_dir, kind, count).await?);
         }
     }
-    let repeats = if cli.smoke { 3 } else { 10 };
+    let repeats = if cli.smoke { 7 } else { 10 };
     let mut startup = Vec::new();
     for &kind in kinds.iter().filter(|_| on("startup")) {
         for objects in [0, if cli.smoke { 200 } else { 1000 }] {

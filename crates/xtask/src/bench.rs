@@ -47,8 +47,12 @@ const RENDER_BENCHES: [(&str, &str); 3] = [
     ("gardener-extension-shoot-flux", "manifests"),
 ];
 
-/// Time figures may be this much worse than their bound in a smoke run (2 shared cores).
-const TIME_MARGIN: f64 = 1.5;
+/// Time figures may be this much worse than their bound in a smoke run (2 shared cores; 200
+/// objects, where fixed latencies weigh more: smoke ratios measured 1.4–2.0 against 1.4–1.7 in
+/// the full run).
+const TIME_MARGIN: f64 = 2.0;
+/// Start-up times are tens of milliseconds, where a busy machine's scheduling shows most.
+const STARTUP_MARGIN: f64 = 2.0;
 /// Memory figures may be this much worse: smoke runs measure `perf` builds (no LTO, not
 /// stripped), whose idle RSS is about 1.35× the release binaries' (12.4–14.0 MiB against
 /// 9.4–10.1 MiB); beyond that margin a real regression shows.
@@ -271,7 +275,7 @@ fn check_smoke(results: &Value, baseline: &Value) -> Result<()> {
                 start["objects"]
             ),
             value: start["p50_ms"].as_f64().unwrap_or(f64::MAX),
-            limit: goal.max(committed) * TIME_MARGIN,
+            limit: goal.max(committed) * STARTUP_MARGIN,
         });
     }
     let mut failed = false;
