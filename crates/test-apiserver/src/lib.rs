@@ -317,28 +317,26 @@ impl RunningServer {
 
     /// A kube client built from the kubeconfig, so TLS and auth take the production code path.
     pub async fn client(&self) -> Result<kube::Client, Error> {
-        let config = kube::Config::from_custom_kubeconfig(
-            self.kubeconfig(),
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await
-        .map_err(|e| Error::Kube(e.to_string()))?;
-        kube::Client::try_from(config).map_err(|e| Error::Kube(e.to_string()))
+        kube::Client::try_from(self.client_config().await?).map_err(|e| Error::Kube(e.to_string()))
     }
 
     /// Like [`Self::client`], sending `user_agent`, so that [`Self::requests`] tells this client's
     /// requests apart (as audit logs do for a real extension).
     pub async fn client_as(&self, user_agent: &str) -> Result<kube::Client, Error> {
-        let mut config = kube::Config::from_custom_kubeconfig(
-            self.kubeconfig(),
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await
-        .map_err(|e| Error::Kube(e.to_string()))?;
+        let mut config = self.client_config().await?;
         let agent =
             ::http::HeaderValue::from_str(user_agent).map_err(|e| Error::Kube(e.to_string()))?;
         config.headers.push((::http::header::USER_AGENT, agent));
         kube::Client::try_from(config).map_err(|e| Error::Kube(e.to_string()))
+    }
+
+    async fn client_config(&self) -> Result<kube::Config, Error> {
+        kube::Config::from_custom_kubeconfig(
+            self.kubeconfig(),
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .map_err(|e| Error::Kube(e.to_string()))
     }
 
     /// Every request served so far, in order.

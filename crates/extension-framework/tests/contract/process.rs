@@ -230,6 +230,15 @@ fn fast() -> Timings {
     }
 }
 
+/// A replica with leader election and fast timings, started.
+async fn start_replica(seed: &Seed, probe: &Probe) -> extension_framework::RunningExtension {
+    seed.start_with(
+        extension_manager(probe, Duration::ZERO).leader_timings(fast()),
+        replica_options(seed),
+    )
+    .await
+}
+
 fn replica_options(seed: &Seed) -> Options {
     let mut options = seed.options();
     options.leader_election = true;
@@ -241,19 +250,9 @@ fn replica_options(seed: &Seed) -> Options {
 async fn two_replicas_one_leader_failover_and_no_double_reconcile() {
     let seed = Seed::new().await;
     let (probe_a, probe_b) = (Probe::new(), Probe::new());
-    let a = seed
-        .start_with(
-            extension_manager(&probe_a, Duration::ZERO).leader_timings(fast()),
-            replica_options(&seed),
-        )
-        .await;
+    let a = start_replica(&seed, &probe_a).await;
     within(a.wait_until_leading()).await;
-    let b = seed
-        .start_with(
-            extension_manager(&probe_b, Duration::ZERO).leader_timings(fast()),
-            replica_options(&seed),
-        )
-        .await;
+    let b = start_replica(&seed, &probe_b).await;
     let api = seed.extensions(NS);
     create(&api, &extension("one", &[])).await;
     seed.wait(NS, "one", |e: &Extension| {
@@ -297,12 +296,7 @@ async fn two_replicas_one_leader_failover_and_no_double_reconcile() {
 async fn losing_the_lease_stops_the_extension() {
     let seed = Seed::new().await;
     let probe = Probe::new();
-    let a = seed
-        .start_with(
-            extension_manager(&probe, Duration::ZERO).leader_timings(fast()),
-            replica_options(&seed),
-        )
-        .await;
+    let a = start_replica(&seed, &probe).await;
     within(a.wait_until_leading()).await;
     // Another candidate takes the lease over (e.g. after a network partition).
     let leases: Api<Lease> = Api::namespaced(seed.client.clone(), "garden");
@@ -473,12 +467,7 @@ async fn config_file_is_validated_at_start_up() {
 async fn renewals_write_the_lease_without_reading_it() {
     let seed = Seed::new().await;
     let probe = Probe::new();
-    let a = seed
-        .start_with(
-            extension_manager(&probe, Duration::ZERO).leader_timings(fast()),
-            replica_options(&seed),
-        )
-        .await;
+    let a = start_replica(&seed, &probe).await;
     within(a.wait_until_leading()).await;
     seed.server.clear_requests();
     // Five renewals at the 100 ms retry period.
