@@ -3,6 +3,7 @@
 //! reference annotations.
 
 use crate::Error;
+use either::Either;
 use gardener_api::constants::{
     GARBAGE_COLLECTABLE_REFERENCE_LABEL, MR_ORIGIN_LABEL, REFERENCE_ANNOTATION_PREFIX,
     SHOOT_NO_CLEANUP_LABEL,
@@ -13,7 +14,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{LocalObjectReference, Secret};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -91,6 +92,15 @@ pub async fn create_for_seed(
 }
 
 /// Creates or updates the data Secret and the ManagedResource.
+///
+/// # Guarantees
+/// No reads: in the steady state one JSON patch per ManagedResource that tests the reference to
+/// the unchanged Secret and sets the spec (a no-op the server does not store). When the data
+/// changed, the new immutable Secret is created before the ManagedResource points to it, and the
+/// Secrets it pointed to before are labelled garbage-collectable.
+///
+/// # Errors
+/// API errors, and a conflict when the ManagedResource changes between the two writes of an update.
 pub async fn create_or_update(
     client: &Client,
     namespace: &str,
@@ -100,10 +110,44 @@ pub async fn create_or_update(
     data: BTreeMap<String, Vec<u8>>,
 ) -> Result<(), Error> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let secret_name = secret_name(name, &data);
+    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
+    let secret = data_secret(name, data);
+    let secret_name = secret.name_any();
+    let (labels, spec) = desired_state(namespace, target, keep_objects, &secret_name);
+    let reference = (reference_annotation(&secret_name), secret_name);
+
+    let unchanged = json_patch::Patch(unchanged_ops(&labels, &reference, &spec)?);
+    let invalid = match mrs
+        .patch(name, &PatchParams::default(), &Patch::<()>::Json(unchanged))
+        .await
+    {
+        Ok(_) => return Ok(()),
+        Err(kube::Error::Api(s)) if s.is_not_found() => false,
+        // The test failed: the data (so the Secret) changed, or our labels are missing.
+        Err(kube::Error::Api(s)) if s.code == 422 => true,
+        Err(e) => return Err(e.into()),
+    };
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => {}
+        // Same name means same content: the immutable secret is already right.
+        Err(kube::Error::Api(s)) if s.is_already_exists() => {}
+        Err(e) => return Err(e.into()),
+    }
+    if !invalid {
+        let mut mr = ManagedResource::new(name, spec);
+        mr.metadata.namespace = Some(namespace.into());
+        mr.metadata.labels = (!labels.is_empty()).then_some(labels);
+        mr.metadata.annotations = Some([reference].into());
+        mrs.create(&PostParams::default(), &mr).await?;
+        return Ok(());
+    }
+    update(&mrs, &secrets, name, &labels, &reference, spec).await
+}
+
+/// The immutable data Secret, named by its content.
+fn data_secret(mr_name: &str, data: BTreeMap<String, Vec<u8>>) -> Secret {
     let mut secret = Secret::default();
-    secret.metadata.name = Some(secret_name.clone());
-    secret.metadata.namespace = Some(namespace.into());
+    secret.metadata.name = Some(secret_name(mr_name, &data));
     secret.metadata.labels = Some(
         [(
             GARBAGE_COLLECTABLE_REFERENCE_LABEL.to_string(),
@@ -114,17 +158,20 @@ pub async fn create_or_update(
     secret.type_ = Some("Opaque".into());
     secret.immutable = Some(true);
     secret.data = Some(data.into_iter().map(|(k, v)| (k, ByteString(v))).collect());
-    match secrets.create(&PostParams::default(), &secret).await {
-        Ok(_) => {}
-        // Same name means same content: the immutable secret is already right.
-        Err(kube::Error::Api(s)) if s.is_already_exists() => {}
-        Err(e) => return Err(e.into()),
-    }
+    secret
+}
 
+/// The ManagedResource's labels and spec for `target`.
+fn desired_state(
+    namespace: &str,
+    target: &Target,
+    keep_objects: bool,
+    secret_name: &str,
+) -> (BTreeMap<String, String>, ManagedResourceSpec) {
     let mut labels = BTreeMap::new();
     let mut spec = ManagedResourceSpec {
         secret_refs: Some(vec![LocalObjectReference {
-            name: secret_name.clone(),
+            name: secret_name.into(),
         }]),
         keep_objects: Some(keep_objects),
         ..ManagedResourceSpec::default()
@@ -142,67 +189,116 @@ pub async fn create_or_update(
             }
         }
     }
-    let reference = (reference_annotation(&secret_name), secret_name.clone());
+    (labels, spec)
+}
 
-    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
-    let Some(existing) = mrs.get_opt(name).await? else {
-        let mut mr = ManagedResource::new(name, spec);
-        mr.metadata.namespace = Some(namespace.into());
-        mr.metadata.labels = (!labels.is_empty()).then_some(labels);
-        mr.metadata.annotations = Some([reference].into());
-        mrs.create(&PostParams::default(), &mr).await?;
-        return Ok(());
-    };
-    // Previously referenced secrets become garbage-collectable once no longer referenced.
-    for old in existing
-        .spec
-        .secret_refs
+/// JSON patch operations that succeed only while the ManagedResource references the Secret
+/// already, and then set our labels and the whole spec (as Go's mutate function does).
+fn unchanged_ops(
+    labels: &BTreeMap<String, String>,
+    reference: &(String, String),
+    spec: &ManagedResourceSpec,
+) -> Result<Vec<json_patch::PatchOperation>, Error> {
+    let mut ops = vec![json!({
+        "op": "test",
+        "path": format!("/metadata/annotations/{}", escape_pointer(&reference.0)),
+        "value": reference.1,
+    })];
+    ops.extend(labels.iter().map(|(k, v)| {
+        json!({ "op": "add", "path": format!("/metadata/labels/{}", escape_pointer(k)), "value": v })
+    }));
+    ops.push(json!({ "op": "add", "path": "/spec", "value": spec }));
+    serde_json::from_value(Value::Array(ops)).map_err(Error::new)
+}
+
+/// RFC 6901 escaping of one reference token.
+fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Points the ManagedResource to a new Secret: a merge patch of labels, reference annotation and
+/// spec, then (only when needed) an update that drops stale references and `injectLabels` keys
+/// the merge kept.
+async fn update(
+    mrs: &Api<ManagedResource>,
+    secrets: &Api<Secret>,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    reference: &(String, String),
+    spec: ManagedResourceSpec,
+) -> Result<(), Error> {
+    let current = mrs
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(desired_patch(labels, reference, &spec)?),
+        )
+        .await?;
+    // Reference annotations of other secrets name the ones the patch just replaced in
+    // `secretRefs`: they become garbage-collectable, and their annotations go.
+    let stale: Vec<String> = current
+        .annotations()
         .iter()
-        .flatten()
-        .filter(|r| r.name != secret_name)
-    {
-        mark_garbage_collectable(&secrets, &old.name).await?;
-    }
-    let mut desired = existing.clone();
-    desired.spec = spec;
-    let mut merged_labels = existing.metadata.labels.clone().unwrap_or_default();
-    merged_labels.extend(labels);
-    desired.metadata.labels = (!merged_labels.is_empty()).then_some(merged_labels);
-    let mut annotations: BTreeMap<String, String> = existing
-        .metadata
-        .annotations
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with(REFERENCE_ANNOTATION_PREFIX))
+        .filter(|(k, _)| k.starts_with(REFERENCE_ANNOTATION_PREFIX) && **k != reference.0)
+        .map(|(_, secret)| secret.clone())
         .collect();
-    annotations.insert(reference.0, reference.1);
-    desired.metadata.annotations = Some(annotations);
-    if desired.spec != existing.spec
-        || desired.metadata.labels != existing.metadata.labels
-        || desired.metadata.annotations != existing.metadata.annotations
-    {
+    for old in &stale {
+        mark_garbage_collectable(secrets, old).await?;
+    }
+    if !stale.is_empty() || current.spec != spec {
+        let mut desired = current;
+        desired.spec = spec;
+        desired
+            .annotations_mut()
+            .retain(|k, _| !k.starts_with(REFERENCE_ANNOTATION_PREFIX) || *k == reference.0);
         mrs.replace(name, &PostParams::default(), &desired).await?;
     }
     Ok(())
 }
 
-async fn mark_garbage_collectable(secrets: &Api<Secret>, name: &str) -> Result<(), Error> {
-    match secrets.get_opt(name).await? {
-        Some(s)
-            if s.labels()
-                .get(GARBAGE_COLLECTABLE_REFERENCE_LABEL)
-                .map(String::as_str)
-                != Some("true") =>
-        {
-            let patch = json!({ "metadata": { "labels": { GARBAGE_COLLECTABLE_REFERENCE_LABEL: "true" } } });
-            secrets
-                .patch(name, &PatchParams::default(), &Patch::Strategic(patch))
-                .await?;
-            Ok(())
+/// The merge patch that sets our labels, our reference annotation and the whole spec; fields of
+/// the spec we leave unset are nulled, so that the patch replaces the spec as Go's mutate does.
+fn desired_patch(
+    labels: &BTreeMap<String, String>,
+    reference: &(String, String),
+    spec: &ManagedResourceSpec,
+) -> Result<Value, Error> {
+    let mut spec_patch = serde_json::to_value(spec).map_err(Error::new)?;
+    if let Value::Object(fields) = &mut spec_patch {
+        for field in SPEC_FIELDS {
+            fields.entry(*field).or_insert(Value::Null);
         }
-        _ => Ok(()),
     }
+    Ok(json!({
+        "metadata": {
+            "labels": labels,
+            "annotations": { &reference.0: &reference.1 },
+        },
+        "spec": spec_patch,
+    }))
+}
+
+/// Every field of `ManagedResourceSpec` (checked by a test against its serialisation).
+const SPEC_FIELDS: &[&str] = &[
+    "class",
+    "secretRefs",
+    "injectLabels",
+    "forceOverwriteLabels",
+    "forceOverwriteAnnotations",
+    "keepObjects",
+    "equivalences",
+    "deletePersistentVolumeClaims",
+];
+
+/// Labels a secret garbage-collectable; a missing secret is fine.
+async fn mark_garbage_collectable(secrets: &Api<Secret>, name: &str) -> Result<(), Error> {
+    let patch =
+        json!({ "metadata": { "labels": { GARBAGE_COLLECTABLE_REFERENCE_LABEL: "true" } } });
+    ignore_not_found(
+        secrets
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await,
+    )
 }
 
 fn ignore_not_found<T>(result: Result<T, kube::Error>) -> Result<(), Error> {
@@ -214,15 +310,25 @@ fn ignore_not_found<T>(result: Result<T, kube::Error>) -> Result<(), Error> {
 }
 
 /// `Delete`: the referenced secrets first, then the ManagedResource; missing objects are fine.
-pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<(), Error> {
+///
+/// Returns whether the ManagedResource is gone: `false` while finalizers (the resource manager's)
+/// hold it, so that only then callers need to wait for it.
+pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<bool, Error> {
     let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    if let Some(mr) = mrs.get_opt(name).await? {
-        for secret in mr.spec.secret_refs.iter().flatten() {
-            ignore_not_found(secrets.delete(&secret.name, &Default::default()).await)?;
-        }
+    let Some(mr) = mrs.get_opt(name).await? else {
+        return Ok(true);
+    };
+    for secret in mr.spec.secret_refs.iter().flatten() {
+        ignore_not_found(secrets.delete(&secret.name, &Default::default()).await)?;
     }
-    ignore_not_found(mrs.delete(name, &Default::default()).await)
+    match mrs.delete(name, &Default::default()).await {
+        // Servers answer with the object's last state, or with a Status once it is gone.
+        Ok(Either::Left(last)) => Ok(last.finalizers().is_empty()),
+        Ok(Either::Right(_)) => Ok(true),
+        Err(kube::Error::Api(s)) if s.is_not_found() => Ok(true),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `SetKeepObjects`: merge-patches `spec.keepObjects`; a missing ManagedResource is fine.
@@ -373,6 +479,42 @@ pub async fn wait_until_deleted(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn desired_patch_nulls_every_spec_field_it_leaves_unset() {
+        let full = ManagedResourceSpec {
+            class: Some("seed".into()),
+            secret_refs: Some(vec![]),
+            inject_labels: Some(BTreeMap::new()),
+            force_overwrite_labels: Some(true),
+            force_overwrite_annotations: Some(true),
+            keep_objects: Some(true),
+            equivalences: Some(vec![]),
+            delete_persistent_volume_claims: Some(true),
+        };
+        let Value::Object(all) = serde_json::to_value(&full).unwrap() else {
+            panic!("a spec serialises to an object");
+        };
+        let mut names: Vec<&str> = all.keys().map(String::as_str).collect();
+        let mut listed = SPEC_FIELDS.to_vec();
+        names.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(names, listed);
+
+        let spec = ManagedResourceSpec {
+            keep_objects: Some(false),
+            ..ManagedResourceSpec::default()
+        };
+        let reference = ("ref/secret-1".to_string(), "s".to_string());
+        let patch = desired_patch(&BTreeMap::new(), &reference, &spec).unwrap();
+        assert_eq!(patch["spec"]["keepObjects"], json!(false));
+        assert_eq!(patch["spec"]["class"], Value::Null);
+        assert_eq!(patch["spec"].as_object().unwrap().len(), SPEC_FIELDS.len());
+        assert_eq!(
+            patch["metadata"]["annotations"],
+            json!({"ref/secret-1": "s"})
+        );
+    }
 
     #[test]
     fn checksum_hashes_values_in_key_order() {

@@ -69,7 +69,10 @@ fn owner_reference(osc: &OperatingSystemConfig) -> OwnerReference {
     }
 }
 
-/// Creates or patches the result Secret; unchanged secrets are not written.
+/// Writes the result Secret without reading it: a create when the OSC's status names no Secret
+/// yet, else one merge patch of the data (a no-op the server does not store in the steady state).
+/// Either falls back to the other when the Secret's existence proves it wrong. The owner reference
+/// is rewritten only when the Secret is not controlled by this OSC.
 async fn apply_secret(
     client: &Client,
     osc: &OperatingSystemConfig,
@@ -78,51 +81,83 @@ async fn apply_secret(
     let (name, namespace) = result_secret_ref(osc);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
     let owner = owner_reference(osc);
-    match secrets.get_opt(&name).await? {
-        None => {
-            let mut secret = Secret::default();
-            secret.metadata.name = Some(name.clone());
-            secret.metadata.namespace = Some(namespace.clone());
-            secret.metadata.owner_references = Some(vec![owner]);
-            secret.data =
-                Some([(CLOUD_CONFIG_KEY.to_string(), ByteString(user_data.to_vec()))].into());
-            secrets.create(&PostParams::default(), &secret).await?;
-        }
-        Some(existing) => {
-            let same_data = existing
-                .data
-                .as_ref()
-                .and_then(|d| d.get(CLOUD_CONFIG_KEY))
-                .is_some_and(|v| v.0 == user_data);
-            let owned = existing
-                .metadata
-                .owner_references
-                .as_ref()
-                .is_some_and(|refs| {
-                    refs.iter()
-                        .any(|r| r.uid == owner.uid && r.controller == Some(true))
-                });
-            if !(same_data && owned) {
-                let mut refs: Vec<OwnerReference> = existing
-                    .metadata
-                    .owner_references
-                    .clone()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|r| r.controller != Some(true))
-                    .collect();
-                refs.push(owner);
-                let patch = json!({
-                    "metadata": { "ownerReferences": refs },
-                    "data": { CLOUD_CONFIG_KEY: ByteString(user_data.to_vec()) },
-                });
-                secrets
-                    .patch(&name, &PatchParams::default(), &Patch::Strategic(patch))
-                    .await?;
+    let recorded = osc
+        .status
+        .as_ref()
+        .is_some_and(|s| s.cloud_config.is_some());
+    if !recorded && create_secret(&secrets, &name, owner.clone(), user_data).await? {
+        return Ok((name, namespace));
+    }
+    let data_patch = json!({ "data": { CLOUD_CONFIG_KEY: ByteString(user_data.to_vec()) } });
+    match secrets
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&data_patch))
+        .await
+    {
+        Ok(existing) if controlled_by(&existing, &owner) => {}
+        Ok(other) => take_over(&secrets, other, owner).await?,
+        Err(kube::Error::Api(s)) if s.is_not_found() => {
+            if !create_secret(&secrets, &name, owner, user_data).await? {
+                return Err(Error::msg(format!(
+                    "secret {namespace}/{name} was created concurrently, will retry"
+                )));
             }
         }
+        Err(e) => return Err(e.into()),
     }
     Ok((name, namespace))
+}
+
+/// Creates the Secret; `false` when it exists already.
+async fn create_secret(
+    secrets: &Api<Secret>,
+    name: &str,
+    owner: OwnerReference,
+    user_data: &[u8],
+) -> Result<bool, Error> {
+    let mut secret = Secret::default();
+    secret.metadata.name = Some(name.into());
+    secret.metadata.owner_references = Some(vec![owner]);
+    secret.data = Some([(CLOUD_CONFIG_KEY.to_string(), ByteString(user_data.to_vec()))].into());
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.is_already_exists() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn controlled_by(secret: &Secret, owner: &OwnerReference) -> bool {
+    secret
+        .owner_references()
+        .iter()
+        .any(|r| r.uid == owner.uid && r.controller == Some(true))
+}
+
+/// Makes this OSC the Secret's controller, replacing another controller (an OSC recreated under
+/// the same name) and keeping every other owner reference. The patch carries the resourceVersion
+/// just returned, so a concurrent change fails it with a conflict (retried).
+async fn take_over(
+    secrets: &Api<Secret>,
+    secret: Secret,
+    owner: OwnerReference,
+) -> Result<(), Error> {
+    let mut refs: Vec<OwnerReference> = secret
+        .owner_references()
+        .iter()
+        .filter(|r| r.controller != Some(true))
+        .cloned()
+        .collect();
+    refs.push(owner);
+    let patch = json!({
+        "metadata": { "resourceVersion": secret.resource_version(), "ownerReferences": refs },
+    });
+    secrets
+        .patch(
+            &secret.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await?;
+    Ok(())
 }
 
 /// The status merge patch for the output fields: Go's `MergeFrom` diff after overwriting

@@ -83,8 +83,8 @@ impl GVisorActuator {
     }
 
     async fn remove(ctx: &Context, namespace: &str, name: &str, wait: bool) -> Result<(), Error> {
-        mr::delete(&ctx.client, namespace, name).await?;
-        if wait {
+        let gone = mr::delete(&ctx.client, namespace, name).await?;
+        if wait && !gone {
             mr::wait_until_deleted(&ctx.client, namespace, name, DELETE_TIMEOUT).await?;
         }
         Ok(())

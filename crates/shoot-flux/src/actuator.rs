@@ -139,7 +139,9 @@ impl FluxActuator {
         Self::deploy(ctx, namespace, INSTALL_MR, &select(&release, &selection)).await?;
         let sources = shoot_objects::source_objects(config);
         if sources.is_empty() {
-            mr::delete(&ctx.client, namespace, SOURCE_MR).await
+            mr::delete(&ctx.client, namespace, SOURCE_MR)
+                .await
+                .map(drop)
         } else {
             Self::deploy(ctx, namespace, SOURCE_MR, &sources).await
         }

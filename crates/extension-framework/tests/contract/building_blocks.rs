@@ -9,6 +9,7 @@ use gardener_api::core::Shoot;
 use gardener_api::extensions::{ConditionStatus, ErrorCode};
 use gardener_api::resources::ManagedResource;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
@@ -40,13 +41,8 @@ async fn registry_output_names_the_secret_by_content_only() {
     .await
     .unwrap();
     let mrs: Api<ManagedResource> = Api::namespaced(seed.client.clone(), NS);
-    let first = mrs
-        .get("extension-x")
-        .await
-        .unwrap()
-        .spec
-        .secret_refs
-        .unwrap();
+    let before = mrs.get("extension-x").await.unwrap();
+    let first = before.spec.secret_refs.clone().unwrap();
     // The same objects added the other way round: same Secret, no write of the ManagedResource.
     let mut two = Registry::new();
     two.add(&cm).unwrap().add(&sa).unwrap();
@@ -61,21 +57,19 @@ async fn registry_output_names_the_secret_by_content_only() {
     )
     .await
     .unwrap();
+    let after = mrs.get("extension-x").await.unwrap();
+    assert_eq!(after.spec.secret_refs.as_ref(), Some(&first));
     assert_eq!(
-        mrs.get("extension-x")
-            .await
-            .unwrap()
-            .spec
-            .secret_refs
-            .unwrap(),
-        first
+        after.resource_version(),
+        before.resource_version(),
+        "unchanged objects, unchanged ManagedResource"
     );
     assert!(
         seed.server
             .requests()
             .iter()
-            .all(|r| !(r.is_write() && r.resource == "managedresources")),
-        "unchanged objects, unchanged ManagedResource"
+            .all(|r| r.resource != "secrets"),
+        "the Secret is known by the ManagedResource's reference: not even a create"
     );
     let secret: Secret = Api::namespaced(seed.client.clone(), NS)
         .get(&first[0].name)

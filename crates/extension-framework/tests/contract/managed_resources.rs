@@ -58,12 +58,26 @@ async fn item_54_55_create_for_shoot_and_update_with_new_secret() {
     mr::create_for_shoot(&seed.client, NS, "foo", "my-origin", false, data(manifest))
         .await
         .unwrap();
-    assert!(
-        seed.server
-            .requests()
-            .iter()
-            .all(|r| !r.is_write() || r.code == 409),
-        "no effective write for unchanged data"
+    let requests: Vec<(String, String, String)> = seed
+        .server
+        .requests()
+        .into_iter()
+        .map(|r| (r.verb, r.resource, r.content_type))
+        .collect();
+    assert_eq!(
+        requests,
+        [(
+            "patch".to_string(),
+            "managedresources".to_string(),
+            "application/json-patch+json".to_string()
+        )],
+        "unchanged data: one JSON patch that tests the reference, no read"
+    );
+    let again: ManagedResource = seed.api::<ManagedResource>().get("foo").await.unwrap();
+    assert_eq!(
+        again.resource_version(),
+        object.resource_version(),
+        "the patch was a no-op"
     );
     mr::create_for_shoot(&seed.client, NS, "foo", "my-origin", false, data("changed"))
         .await
@@ -81,6 +95,30 @@ async fn item_54_55_create_for_shoot_and_update_with_new_secret() {
         references,
         [&mr::reference_annotation(&new_name)],
         "old reference annotations are dropped"
+    );
+    // The spec is ours as a whole; labels and annotations of others stay.
+    seed.api::<ManagedResource>()
+        .patch(
+            "foo",
+            &PatchParams::default(),
+            &Patch::Merge(json!({
+                "metadata": {"labels": {"team": "a"}, "annotations": {"note": "b"}},
+                "spec": {"injectLabels": {"extra": "x"}, "forceOverwriteLabels": true},
+            })),
+        )
+        .await
+        .unwrap();
+    mr::create_for_shoot(&seed.client, NS, "foo", "my-origin", false, data("changed"))
+        .await
+        .unwrap();
+    let reset: ManagedResource = seed.api::<ManagedResource>().get("foo").await.unwrap();
+    assert_eq!(reset.spec, updated.spec);
+    assert_eq!(
+        (
+            reset.labels()["team"].as_str(),
+            reset.annotations()["note"].as_str()
+        ),
+        ("a", "b")
     );
     assert_eq!(
         seed.api::<Secret>()

@@ -7,6 +7,7 @@ use gardener_api::extensions::{
     UnitCommand,
 };
 use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
@@ -94,7 +95,7 @@ async fn item_42_existing_secret_ref_is_reused() {
         ..OscOutput::default()
     });
     let api = seed.api::<OperatingSystemConfig>();
-    create(&api, &osc("reuse", "coreos")).await;
+    let uid = create(&api, &osc("reuse", "coreos")).await.uid().unwrap();
     api.patch_status(
         "reuse",
         &PatchParams::default(),
@@ -105,19 +106,26 @@ async fn item_42_existing_secret_ref_is_reused() {
     .await
     .unwrap();
     seed.server
-        .apply_yaml(&format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: custom\n  namespace: {NS}\ndata:\n  keep: a2VlcA==\n  cloud_config: b2xk\n"), "secret")
+        .apply_yaml(&format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: custom\n  namespace: {NS}\n  ownerReferences:\n  - {{apiVersion: extensions.gardener.cloud/v1alpha1, kind: OperatingSystemConfig, name: reuse, uid: deleted-osc, controller: true}}\n  - {{apiVersion: v1, kind: ConfigMap, name: other, uid: other-owner}}\ndata:\n  keep: a2VlcA==\n  cloud_config: b2xk\n"), "secret")
         .unwrap();
     let running = seed.start(manager(&probe, &["coreos"])).await;
     seed.wait(NS, "reuse", succeeded).await;
-    let secret = seed
-        .api::<Secret>()
-        .get("custom")
-        .await
-        .unwrap()
-        .data
-        .unwrap();
-    assert_eq!(secret["cloud_config"].0, b"new");
-    assert_eq!(secret["keep"].0, b"keep", "other keys are preserved");
+    let secret = seed.api::<Secret>().get("custom").await.unwrap();
+    let owners: Vec<(&str, Option<bool>)> = secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .map(|r| (r.uid.as_str(), r.controller))
+        .collect();
+    assert_eq!(
+        owners,
+        [("other-owner", None), (uid.as_str(), Some(true))],
+        "this OSC replaces the earlier controller; other owners stay"
+    );
+    let data = secret.data.unwrap();
+    assert_eq!(data["cloud_config"].0, b"new");
+    assert_eq!(data["keep"].0, b"keep", "other keys are preserved");
     assert!(
         seed.api::<Secret>()
             .get_opt("osc-result-reuse")
