@@ -1,7 +1,7 @@
 //! The heartbeat Lease `gardener-extension-heartbeat` that gardenlet's shoot care reads to know the
 //! extension is alive (gardener-contract §6.1).
 
-use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -12,7 +12,8 @@ use tokio::sync::watch;
 /// Name of the heartbeat Lease.
 pub const HEARTBEAT_LEASE: &str = "gardener-extension-heartbeat";
 
-/// Creates the Lease, or on AlreadyExists patches holder, duration and renew time.
+/// Patches holder, duration and renew time, or creates the Lease when it does not exist: one
+/// request per renewal once it exists.
 pub async fn renew(
     client: &Client,
     namespace: &str,
@@ -20,29 +21,28 @@ pub async fn renew(
     interval: Duration,
 ) -> Result<(), kube::Error> {
     let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
-    let renew_time = MicroTime(k8s_openapi::jiff::Timestamp::now());
-    let seconds = i32::try_from(interval.as_secs()).unwrap_or(i32::MAX);
-    let mut lease = Lease::default();
-    lease.metadata.name = Some(HEARTBEAT_LEASE.into());
-    lease.spec = Some(k8s_openapi::api::coordination::v1::LeaseSpec {
+    let spec = LeaseSpec {
         holder_identity: Some(holder.into()),
-        lease_duration_seconds: Some(seconds),
-        renew_time: Some(renew_time.clone()),
+        lease_duration_seconds: Some(i32::try_from(interval.as_secs()).unwrap_or(i32::MAX)),
+        renew_time: Some(MicroTime(k8s_openapi::jiff::Timestamp::now())),
         ..Default::default()
-    });
-    match api.create(&PostParams::default(), &lease).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.is_already_exists() => {
-            let patch = json!({ "spec": { "holderIdentity": holder, "leaseDurationSeconds": seconds, "renewTime": renew_time } });
-            api.patch(
-                HEARTBEAT_LEASE,
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await
-            .map(|_| ())
+    };
+    let patch = json!({ "spec": spec });
+    match api
+        .patch(
+            HEARTBEAT_LEASE,
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
+        Err(kube::Error::Api(s)) if s.is_not_found() => {
+            let mut lease = Lease::default();
+            lease.metadata.name = Some(HEARTBEAT_LEASE.into());
+            lease.spec = Some(spec);
+            api.create(&PostParams::default(), &lease).await.map(drop)
         }
-        Err(e) => Err(e),
+        other => other.map(drop),
     }
 }
 
