@@ -30,7 +30,16 @@ impl Extension {
         server.write_kubeconfig(&kubeconfig)?;
         let health_port = free_port()?;
         let binary = bin_dir.join(kind.binary());
-        let log = std::fs::File::create(dir.path().join("log"))?;
+        // `BENCH_LOG_DIR` keeps the extensions' logs (at info level) for a look afterwards.
+        let (log_path, level) = match std::env::var_os("BENCH_LOG_DIR") {
+            Some(logs) => (
+                Path::new(&logs).join(format!("{}-{health_port}.log", kind.binary())),
+                std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+            ),
+            None => (dir.path().join("log"), "error".into()),
+        };
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
         let child = Command::new(&binary)
             .arg("--kubeconfig")
             .arg(&kubeconfig)
@@ -39,10 +48,10 @@ impl Extension {
                 "--leader-election-namespace=garden",
                 "--heartbeat-namespace=garden",
                 "--max-concurrent-reconciles=5",
-                "--log-level=error",
                 "--metrics-bind-address=127.0.0.1:0",
             ])
             .arg(format!("--health-bind-address=127.0.0.1:{health_port}"))
+            .arg(format!("--log-level={level}"))
             .env_remove("KUBECONFIG")
             .stdout(Stdio::null())
             .stderr(log)

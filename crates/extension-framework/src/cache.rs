@@ -48,8 +48,46 @@ const SYNC_WAIT: Duration = Duration::from_secs(30);
 /// Cloning is cheap; all clones share the stores.
 #[derive(Clone)]
 pub struct SeedCache {
-    namespaces: Store<PartialObjectMeta<Namespace>>,
-    clusters: Store<Cluster>,
+    namespaces: Synced<PartialObjectMeta<Namespace>>,
+    clusters: Synced<Cluster>,
+}
+
+/// A store and whether its first list is complete.
+///
+/// kube's `Store::wait_until_ready` wakes only the task that polled it last (one oneshot
+/// receiver behind a lock), so concurrent lookups lost their wake-up and sat out the whole wait;
+/// a watch channel wakes every waiter.
+#[derive(Clone)]
+struct Synced<K: Resource<DynamicType = ()> + Clone + 'static> {
+    store: Store<K>,
+    ready: signal::Receiver<bool>,
+}
+
+impl<K: Resource<DynamicType = ()> + Clone + 'static> Synced<K> {
+    fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    async fn wait_until_ready(&self) {
+        let mut ready = self.ready.clone();
+        // An error means the reflector is gone; lookups then answer from what it left.
+        let _ = ready.wait_for(|r| *r).await;
+    }
+
+    /// A store filled from `objects` once, and ready.
+    fn filled(objects: impl IntoIterator<Item = K>) -> Self {
+        let (store, mut writer) = reflector::store::<K>();
+        writer.apply_watcher_event(&watcher::Event::Init);
+        for object in objects {
+            writer.apply_watcher_event(&watcher::Event::InitApply(object));
+        }
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        // Stores stay readable after their writers are gone.
+        Self {
+            store,
+            ready: signal::channel(true).1,
+        }
+    }
 }
 
 impl SeedCache {
@@ -59,8 +97,6 @@ impl SeedCache {
     /// Lookups wait for the first complete list of their resource (up to 30 s), so a reconcile
     /// right after start-up never mistakes an unsynced cache for a missing object.
     pub fn start(client: Client, stop: signal::Receiver<bool>) -> Self {
-        let (namespaces, ns_writer) = reflector::store();
-        let (clusters, cluster_writer) = reflector::store();
         let ns_stream = watcher::watcher(
             kube::Api::<PartialObjectMeta<Namespace>>::all(client.clone()),
             watcher::Config::default(),
@@ -81,7 +117,7 @@ impl SeedCache {
                 }
             })
         });
-        spawn_reflector(ns_stream, ns_writer, stop.clone());
+        let namespaces = spawn_reflector(ns_stream, stop.clone());
         let cluster_stream =
             watch::objects::<Cluster>(client, watcher::Config::default(), "cache".into())
                 .filter_map(|event| futures::future::ready(event.ok()))
@@ -89,7 +125,7 @@ impl SeedCache {
                     strip_embedded_managed_fields(&mut event);
                     event
                 });
-        spawn_reflector(cluster_stream, cluster_writer, stop);
+        let clusters = spawn_reflector(cluster_stream, stop);
         Self {
             namespaces,
             clusters,
@@ -102,23 +138,13 @@ impl SeedCache {
         clusters: impl IntoIterator<Item = Cluster>,
     ) -> Self {
         use kube::core::PartialObjectMetaExt;
-        let (ns_store, mut ns_writer) = reflector::store::<PartialObjectMeta<Namespace>>();
-        let (cluster_store, mut cluster_writer) = reflector::store::<Cluster>();
-        ns_writer.apply_watcher_event(&watcher::Event::Init);
-        for ns in namespaces {
-            let meta = ns.metadata.into_request_partial::<Namespace>();
-            ns_writer.apply_watcher_event(&watcher::Event::InitApply(meta));
-        }
-        ns_writer.apply_watcher_event(&watcher::Event::InitDone);
-        cluster_writer.apply_watcher_event(&watcher::Event::Init);
-        for cluster in clusters {
-            cluster_writer.apply_watcher_event(&watcher::Event::InitApply(cluster));
-        }
-        cluster_writer.apply_watcher_event(&watcher::Event::InitDone);
-        // Stores stay readable after their writers are gone.
         Self {
-            namespaces: ns_store,
-            clusters: cluster_store,
+            namespaces: Synced::filled(
+                namespaces
+                    .into_iter()
+                    .map(|ns| ns.metadata.into_request_partial::<Namespace>()),
+            ),
+            clusters: Synced::filled(clusters),
         }
     }
 
@@ -145,57 +171,65 @@ impl SeedCache {
 
     /// Whether both stores have completed their first list.
     pub fn is_synced(&self) -> bool {
-        ready(&self.namespaces) && ready(&self.clusters)
+        self.namespaces.is_ready() && self.clusters.is_ready()
     }
 
     /// Waits until both stores have completed their first list.
     pub async fn wait_until_synced(&self) {
-        let _ = self.namespaces.wait_until_ready().await;
-        let _ = self.clusters.wait_until_ready().await;
+        self.namespaces.wait_until_ready().await;
+        self.clusters.wait_until_ready().await;
     }
 }
 
-fn ready<K: Resource<DynamicType = ()> + Clone>(store: &Store<K>) -> bool {
-    futures::FutureExt::now_or_never(store.wait_until_ready()).is_some_and(|r| r.is_ok())
-}
-
-async fn get<K>(store: &Store<K>, key: &ObjectRef<K>) -> Result<Arc<K>, CacheError>
+async fn get<K>(synced: &Synced<K>, key: &ObjectRef<K>) -> Result<Arc<K>, CacheError>
 where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
     let resource = watch::resource_name::<K>();
-    let synced = tokio::time::timeout(SYNC_WAIT, store.wait_until_ready()).await;
-    if !matches!(synced, Ok(Ok(()))) {
+    if tokio::time::timeout(SYNC_WAIT, synced.wait_until_ready())
+        .await
+        .is_err()
+    {
         return Err(CacheError::NotSynced {
             resource,
             waited: SYNC_WAIT,
         });
     }
-    store.get(key).ok_or(CacheError::NotFound {
+    synced.store.get(key).ok_or(CacheError::NotFound {
         resource,
         name: key.name.clone(),
     })
 }
 
+/// Applies the stream's events to a new store until `stop`; the store turns ready after the
+/// first complete list.
 fn spawn_reflector<K>(
     stream: impl futures::Stream<Item = watcher::Event<K>> + Send + 'static,
-    mut writer: reflector::store::Writer<K>,
     mut stop: signal::Receiver<bool>,
-) where
+) -> Synced<K>
+where
     K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
 {
+    let (store, mut writer) = reflector::store();
+    let (ready_tx, ready) = signal::channel(false);
     tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
         loop {
             tokio::select! {
                 event = stream.next() => match event {
-                    Some(event) => writer.apply_watcher_event(&event),
+                    Some(event) => {
+                        writer.apply_watcher_event(&event);
+                        if matches!(event, watcher::Event::InitDone) {
+                            ready_tx.send_replace(true);
+                        }
+                    }
                     None => return,
                 },
                 _ = stop.wait_for(|s| *s) => return,
             }
         }
     });
+    Synced { store, ready }
 }
 
 /// gardenlet strips `managedFields` before embedding objects; a hand-written Cluster may not.
@@ -226,6 +260,37 @@ mod tests {
     use super::*;
     use gardener_api::extensions::ClusterSpec;
     use serde_json::json;
+
+    /// Regression: with kube's `Store::wait_until_ready`, only the last of several waiting
+    /// lookups was woken by the first list; the others (and all of them after a readiness probe
+    /// polled in between) waited out `SYNC_WAIT`.
+    #[tokio::test]
+    async fn every_waiting_lookup_wakes_when_the_first_list_completes() {
+        let (events, stream) = futures::channel::mpsc::unbounded();
+        let (_stop_tx, stop) = signal::channel(false);
+        let synced = spawn_reflector(stream, stop);
+        let lookups: Vec<_> = (0..8)
+            .map(|_| {
+                let synced = synced.clone();
+                tokio::spawn(async move { get(&synced, &ObjectRef::new("shoot--a--b")).await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        assert!(!synced.is_ready(), "a probe between the waits and the list");
+        for event in [
+            watcher::Event::Init,
+            watcher::Event::InitApply(Cluster::new("shoot--a--b", ClusterSpec::default())),
+            watcher::Event::InitDone,
+        ] {
+            events.unbounded_send(event).unwrap();
+        }
+        let all = futures::future::join_all(lookups);
+        let found = tokio::time::timeout(Duration::from_secs(5), all)
+            .await
+            .expect("every lookup wakes long before SYNC_WAIT");
+        assert!(found.into_iter().all(|r| r.unwrap().is_ok()));
+        assert!(synced.is_ready());
+    }
 
     #[tokio::test]
     async fn fixed_caches_answer_and_name_what_is_missing() {

@@ -134,12 +134,16 @@ pub async fn create_or_update(
         Err(e) => return Err(e.into()),
     }
     if !invalid {
-        let mut mr = ManagedResource::new(name, spec);
+        let mut mr = ManagedResource::new(name, spec.clone());
         mr.metadata.namespace = Some(namespace.into());
-        mr.metadata.labels = (!labels.is_empty()).then_some(labels);
-        mr.metadata.annotations = Some([reference].into());
-        mrs.create(&PostParams::default(), &mr).await?;
-        return Ok(());
+        mr.metadata.labels = (!labels.is_empty()).then(|| labels.clone());
+        mr.metadata.annotations = Some([reference.clone()].into());
+        match mrs.create(&PostParams::default(), &mr).await {
+            Ok(_) => return Ok(()),
+            // Created meanwhile, by another object sharing it: updated like any other.
+            Err(kube::Error::Api(s)) if s.is_already_exists() => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     update(&mrs, &secrets, name, &labels, &reference, spec).await
 }

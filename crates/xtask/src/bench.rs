@@ -21,8 +21,11 @@ const BINARIES: [&str; 4] = [
     "gardener-extension-shoot-flux",
 ];
 
-/// The kinds the harness measures, one process each.
+/// The kinds the harness measures.
 const KINDS: [&str; 3] = ["Extension", "OperatingSystemConfig", "ContainerRuntime"];
+
+/// The harness's sections, each run in a process of its own.
+const SECTIONS: [&str; 4] = ["api", "throughput", "startup", "idle"];
 
 /// Adds one kind's figures: objects merge, lists append, scalars are taken.
 fn merge(into: &mut Value, from: Value) {
@@ -70,28 +73,31 @@ pub fn run(root: &Path, smoke: bool) -> Result<()> {
         build.extend(["-p", bin]);
     }
     cargo(root, &build)?;
-    // One harness process per kind: runs stay independent of each other (a seed's leftovers
-    // stalled the next kind's start in one process).
+    // One harness process per kind and section: each measurement starts from a fresh process
+    // (an earlier section's seed, left in the harness's heap, doubled later start-up times and
+    // once stalled a kind's cold start for 30 s).
     let mut results = json!({});
     for kind in KINDS {
-        let out = root.join(format!("target/bench/{kind}.json"));
-        let mut harness = Command::new(root.join("target/perf/bench"));
-        harness
-            .arg("--bin-dir")
-            .arg(root.join("target").join(profile))
-            .args(["--kinds", kind, "--out"])
-            .arg(&out)
-            .current_dir(root);
-        if smoke {
-            harness.arg("--smoke");
+        for section in SECTIONS {
+            let out = root.join(format!("target/bench/{kind}-{section}.json"));
+            let mut harness = Command::new(root.join("target/perf/bench"));
+            harness
+                .arg("--bin-dir")
+                .arg(root.join("target").join(profile))
+                .args(["--kinds", kind, "--sections", section, "--out"])
+                .arg(&out)
+                .current_dir(root);
+            if smoke {
+                harness.arg("--smoke");
+            }
+            if !harness.status()?.success() {
+                bail!("the bench harness failed for {kind} ({section})");
+            }
+            merge(
+                &mut results,
+                serde_json::from_str(&std::fs::read_to_string(&out)?)?,
+            );
         }
-        if !harness.status()?.success() {
-            bail!("the bench harness failed for {kind}");
-        }
-        merge(
-            &mut results,
-            serde_json::from_str(&std::fs::read_to_string(&out)?)?,
-        );
     }
     if smoke {
         let baseline: Value = serde_json::from_str(

@@ -163,8 +163,9 @@ fn throughput(out: &mut String, results: &Value) {
         out,
         "## Throughput\n\nThe real binary (concurrency 5) against the test API server, objects in \
          100 shoot namespaces with Clusters of 50 KiB. *Cold*: start → all Succeeded. *Warm*: \
-         every object annotated again → all Succeeded. *Floor*: the warm phase's requests replayed \
-         bare at concurrency 5.\n\n| kind | objects | cold s | warm s | floor s | overhead | p50 ms | p99 ms | RSS MiB | peak MiB | CPU s |\n|---|---|---|---|---|---|---|---|---|---|---|"
+         every object annotated again → all Succeeded. *Floor*: the extension's requests of the warm \
+         phase replayed bare at concurrency 5, while the harness repeats its part (annotating \
+         every object and listing them).\n\n| kind | objects | cold s | warm s | floor s | overhead | p50 ms | p99 ms | RSS MiB | peak MiB | CPU s |\n|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for run in list(&results["throughput"]) {
         let _ = writeln!(

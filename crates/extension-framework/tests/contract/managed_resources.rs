@@ -240,3 +240,18 @@ async fn item_58_wait_until_deleted_reports_configuration_problems() {
         .await
         .unwrap();
 }
+
+/// Two objects of a namespace that share one ManagedResource (gvisor's base objects) create it at
+/// the same moment: the one that loses the create updates it instead of failing.
+#[tokio::test]
+async fn concurrent_creates_of_a_shared_managed_resource_both_succeed() {
+    let seed = Seed::new().await;
+    let create = || mr::create_for_shoot(&seed.client, NS, "shared", "o", false, data("base"));
+    let attempts = futures::future::join_all((0..4).map(|_| create())).await;
+    assert!(attempts.iter().all(Result::is_ok), "{attempts:?}");
+    let shared: ManagedResource = seed.api::<ManagedResource>().get("shared").await.unwrap();
+    assert_eq!(
+        shared.spec.secret_refs.unwrap()[0].name,
+        mr::secret_name("shared", &data("base"))
+    );
+}
