@@ -117,18 +117,28 @@ impl SeedCache {
                 }
             })
         });
-        let namespaces = spawn_reflector(ns_stream, stop.clone());
         let cluster_stream =
             watch::objects::<Cluster>(client, watcher::Config::default(), "cache".into())
-                .filter_map(|event| futures::future::ready(event.ok()))
-                .map(|mut event| {
-                    strip_embedded_managed_fields(&mut event);
-                    event
-                });
-        let clusters = spawn_reflector(cluster_stream, stop);
+                .filter_map(|event| futures::future::ready(event.ok()));
+        Self::from_streams(ns_stream, cluster_stream, stop)
+    }
+
+    /// A cache fed by the given event streams (what [`SeedCache::start`] does with its watches;
+    /// benchmarks feed it synthetic events). The streams run until `stop` turns true.
+    pub fn from_streams(
+        namespaces: impl futures::Stream<Item = watcher::Event<PartialObjectMeta<Namespace>>>
+        + Send
+        + 'static,
+        clusters: impl futures::Stream<Item = watcher::Event<Cluster>> + Send + 'static,
+        stop: signal::Receiver<bool>,
+    ) -> Self {
+        let clusters = clusters.map(|mut event| {
+            strip_embedded_managed_fields(&mut event);
+            event
+        });
         Self {
-            namespaces,
-            clusters,
+            namespaces: spawn_reflector(namespaces, stop.clone()),
+            clusters: spawn_reflector(clusters, stop),
         }
     }
 

@@ -7,6 +7,9 @@
 //! * `--smoke` (CI): scaled-down counts with `perf` builds; fails when a figure is worse than
 //!   its goal or than the committed full run (whichever is looser), with a noise margin.
 //! * `--check`: `docs/performance.md` is what the committed JSON generates (drift).
+//!
+//! The full run also runs `cargo bench -p bench --bench allocations` (dhat: allocations per
+//! render call, the watch/cache path's heap).
 
 use crate::perf_doc;
 use anyhow::{Context, Result, bail};
@@ -107,6 +110,7 @@ pub fn run(root: &Path, smoke: bool) -> Result<()> {
         return check_smoke(&results, &baseline);
     }
     results["render"] = render(root)?;
+    results["allocations"] = allocations(root)?;
     results["sizes"] = sizes(&root.join("target/release"))?;
     results["toolchain"] = json!(toolchain(root)?);
     std::fs::write(
@@ -191,6 +195,20 @@ fn render(root: &Path) -> Result<Value> {
         );
     }
     Ok(Value::Object(out))
+}
+
+/// dhat's counts: allocations per render call, and the watch/cache path's heap.
+fn allocations(root: &Path) -> Result<Value> {
+    let out = root.join("target/bench/allocations.json");
+    let status = Command::new(env!("CARGO"))
+        .args(["bench", "--locked", "-p", "bench", "--bench", "allocations"])
+        .env("BENCH_ALLOCATIONS_OUT", &out)
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("the allocations benchmark failed");
+    }
+    Ok(serde_json::from_str(&std::fs::read_to_string(&out)?)?)
 }
 
 fn find_estimates(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {

@@ -19,6 +19,10 @@ pub const GOAL_SIZE_MIB: f64 = 10.0;
 /// Upstream's Go cloud-config renderer (v1.16) per OSC, as measured for the performance issue:
 /// (case, nanoseconds).
 pub const GO_RENDER_NS: [(&str, f64); 2] = [("typical", 126_000.0), ("large", 56_000_000.0)];
+/// Upstream's Go cloud-config renderer: allocations for the typical OSC.
+pub const GO_RENDER_ALLOCATIONS_TYPICAL: u64 = 343;
+/// Upstream's Go cloud-config renderer: bytes allocated for the large OSC.
+pub const GO_RENDER_BYTES_LARGE: f64 = 26.8e6;
 /// Render: at least this many times faster than Go.
 pub const GOAL_RENDER_SPEEDUP: f64 = 10.0;
 
@@ -229,23 +233,61 @@ fn startup_and_idle(out: &mut String, results: &Value) {
 }
 
 fn render_and_sizes(out: &mut String, results: &Value) {
+    let allocations = &results["allocations"]["render"];
     let _ = writeln!(
         out,
-        "## Render\n\nCriterion, per call.\n\n| benchmark | median µs | mean µs |\n|---|---|---|"
+        "## Render\n\nCriterion's times and dhat's allocations, per call (`cargo bench -p bench \
+         --bench allocations`). Upstream's Go cloud-config renderer: about {} allocations for the \
+         typical OSC, {:.1} MB allocated for the large one.\n\n| benchmark | median µs | mean µs | \
+         allocations | bytes allocated |\n|---|---|---|---|---|",
+        GO_RENDER_ALLOCATIONS_TYPICAL,
+        GO_RENDER_BYTES_LARGE / 1e6
     );
     for (name, estimate) in results["render"].as_object().into_iter().flatten() {
+        let counted = &allocations[name];
         let _ = writeln!(
             out,
-            "| `{name}` | {:.1} | {:.1} |",
+            "| `{name}` | {:.1} | {:.1} | {} | {} |",
             f(&estimate["median_ns"]) / 1000.0,
-            f(&estimate["mean_ns"]) / 1000.0
+            f(&estimate["mean_ns"]) / 1000.0,
+            counted["allocations"],
+            counted["bytes"],
         );
     }
+    heap(out, &results["allocations"]);
     let _ = writeln!(
         out,
         "\n## Binaries\n\nRelease profile (fat LTO, one codegen unit, stripped).\n\n| binary | bytes | MiB |\n|---|---|---|"
     );
     for (bin, bytes) in results["sizes"].as_object().into_iter().flatten() {
         let _ = writeln!(out, "| `{bin}` | {bytes} | {:.2} |", f(bytes) / MIB);
+    }
+}
+
+/// The watch/cache path's heap, from synthetic watch events.
+fn heap(out: &mut String, allocations: &Value) {
+    let cache = &allocations["seed_cache"];
+    let _ = writeln!(
+        out,
+        "\n## Heap of the watch/cache path\n\ndhat, fed by synthetic watch events (no server). The \
+         seed cache after listing {} Namespaces and {} Clusters ({:.1} MiB of JSON): {:.2} MiB \
+         retained, {:.2} MiB at the peak, {} allocations. A controller's store, per object:\n\n\
+         | kind | objects | retained MiB | bytes per object |\n|---|---|---|---|",
+        cache["clusters"],
+        cache["clusters"],
+        f(&cache["cluster_text_bytes"]) / MIB,
+        f(&cache["retained_bytes"]) / MIB,
+        f(&cache["peak_bytes"]) / MIB,
+        cache["allocations"],
+    );
+    for store in list(&allocations["stores"]) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} | {} |",
+            store["kind"].as_str().unwrap_or_default(),
+            store["objects"],
+            f(&store["retained_bytes"]) / MIB,
+            store["bytes_per_object"],
+        );
     }
 }
