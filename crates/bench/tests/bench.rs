@@ -68,9 +68,9 @@ async fn operating_system_config_steps() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn container_runtime_steps() {
     let steps = measure(Kind::ContainerRuntime).await.unwrap();
-    // Two ManagedResources, each with an immutable Secret named by its content. Each is first
-    // JSON-patched with a test of its reference to the Secret: on create that finds nothing (404)
-    // and the Secret and ManagedResource are created; unchanged, it is the only request.
+    // Two ManagedResources, each with an immutable Secret named by its content: the Secret is
+    // created (AlreadyExists when unchanged), then the ManagedResource JSON-patched with a test of
+    // its reference to the Secret; on create that finds nothing (404) and it is created.
     assert_eq!(
         counts(&steps["create"]),
         [
@@ -85,6 +85,7 @@ async fn container_runtime_steps() {
     assert_eq!(
         counts(&steps["reconcile"]),
         [
+            ("create secrets", 2),
             ("get containerruntimes", 1),
             ("patch containerruntimes", 1),
             ("patch containerruntimes/status", 2),

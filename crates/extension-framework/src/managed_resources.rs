@@ -94,10 +94,11 @@ pub async fn create_for_seed(
 /// Creates or updates the data Secret and the ManagedResource.
 ///
 /// # Guarantees
-/// No reads: in the steady state one JSON patch per ManagedResource that tests the reference to
-/// the unchanged Secret and sets the spec (a no-op the server does not store). When the data
-/// changed, the new immutable Secret is created before the ManagedResource points to it, and the
-/// Secrets it pointed to before are labelled garbage-collectable.
+/// No reads. The immutable Secret, named by its content, is created first (AlreadyExists when
+/// unchanged), so the ManagedResource never points to a missing Secret. Then, in the steady
+/// state, one JSON patch tests the ManagedResource's reference to that Secret and sets the spec
+/// (a no-op the server does not store). When the data changed, the Secrets it pointed to before
+/// are labelled garbage-collectable.
 ///
 /// # Errors
 /// API errors, and a conflict when the ManagedResource changes between the two writes of an update.
@@ -116,8 +117,15 @@ pub async fn create_or_update(
     let (labels, spec) = desired_state(namespace, target, keep_objects, &secret_name);
     let reference = (reference_annotation(&secret_name), secret_name);
 
+    // Every time, as Go does: a Secret deleted by hand comes back with the next reconcile.
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => {}
+        // Same name means same content: the immutable secret is already right.
+        Err(kube::Error::Api(s)) if s.is_already_exists() => {}
+        Err(e) => return Err(e.into()),
+    }
     let unchanged = json_patch::Patch(unchanged_ops(&labels, &reference, &spec)?);
-    let invalid = match mrs
+    let exists = match mrs
         .patch(name, &PatchParams::default(), &Patch::<()>::Json(unchanged))
         .await
     {
@@ -127,13 +135,7 @@ pub async fn create_or_update(
         Err(kube::Error::Api(s)) if s.code == 422 => true,
         Err(e) => return Err(e.into()),
     };
-    match secrets.create(&PostParams::default(), &secret).await {
-        Ok(_) => {}
-        // Same name means same content: the immutable secret is already right.
-        Err(kube::Error::Api(s)) if s.is_already_exists() => {}
-        Err(e) => return Err(e.into()),
-    }
-    if !invalid {
+    if !exists {
         let mut mr = ManagedResource::new(name, spec.clone());
         mr.metadata.namespace = Some(namespace.into());
         mr.metadata.labels = (!labels.is_empty()).then(|| labels.clone());

@@ -58,22 +58,44 @@ async fn item_54_55_create_for_shoot_and_update_with_new_secret() {
     mr::create_for_shoot(&seed.client, NS, "foo", "my-origin", false, data(manifest))
         .await
         .unwrap();
-    let requests: Vec<(String, String, String)> = seed
+    let requests: Vec<(String, String, u16)> = seed
         .server
         .requests()
         .into_iter()
-        .map(|r| (r.verb, r.resource, r.content_type))
+        .map(|r| (format!("{} {}", r.verb, r.resource), r.content_type, r.code))
         .collect();
     assert_eq!(
         requests,
-        [(
-            "patch".to_string(),
-            "managedresources".to_string(),
-            "application/json-patch+json".to_string()
-        )],
-        "unchanged data: one JSON patch that tests the reference, no read"
+        [
+            (
+                "create secrets".to_string(),
+                "application/json".to_string(),
+                409
+            ),
+            (
+                "patch managedresources".to_string(),
+                "application/json-patch+json".to_string(),
+                200
+            )
+        ],
+        "unchanged data: the Secret exists, one JSON patch tests the reference; no read"
     );
     let again: ManagedResource = seed.api::<ManagedResource>().get("foo").await.unwrap();
+    // A Secret deleted by hand comes back with the next call.
+    seed.api::<Secret>()
+        .delete(&secret_name, &Default::default())
+        .await
+        .unwrap();
+    mr::create_for_shoot(&seed.client, NS, "foo", "my-origin", false, data(manifest))
+        .await
+        .unwrap();
+    assert!(
+        seed.api::<Secret>()
+            .get_opt(&secret_name)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(
         again.resource_version(),
         object.resource_version(),
