@@ -36,11 +36,13 @@ fn file(i: usize, big: bool) -> Value {
     json!({"path": format!("/etc/gardener/file-{i}"), "permissions": 420, "content": content})
 }
 
-/// Unit `i`, with a drop-in when `drop_in`.
+/// Unit `i`, with a drop-in, enabled and started when `drop_in`.
 fn unit(i: usize, drop_in: bool) -> Value {
-    let mut unit = json!({"name": format!("unit-{i}.service"), "enable": true, "command": "start",
+    let mut unit = json!({"name": format!("unit-{i}.service"),
         "content": format!("[Unit]\nDescription=Unit {i}\n\n[Service]\nExecStart=/bin/sh -c 'a && b > /tmp/{i}'\n\n[Install]\nWantedBy=multi-user.target\n")});
     if drop_in {
+        unit["enable"] = json!(true);
+        unit["command"] = json!("start");
         unit["dropIns"] = json!([{"name": "10-env.conf",
             "content": format!("[Service]\nEnvironment=UNIT={i}\n")}]);
     }
