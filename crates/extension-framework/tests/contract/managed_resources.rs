@@ -173,7 +173,24 @@ async fn item_56_57_create_for_seed_and_delete() {
         "seed-system-component"
     );
 
-    mr::delete(&seed.client, NS, "seedmr").await.unwrap();
+    // The resource manager's finalizer holds `garden-mr`: its delete reports it still there.
+    garden
+        .patch(
+            "garden-mr",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": ["resources.gardener.cloud/gardener-resource-manager"]}})),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !mr::delete(&seed.client, "garden", "garden-mr")
+            .await
+            .unwrap()
+    );
+    assert!(
+        mr::delete(&seed.client, NS, "seedmr").await.unwrap(),
+        "no finalizers: gone at once, nothing to wait for"
+    );
     assert!(
         seed.api::<ManagedResource>()
             .get_opt("seedmr")
@@ -188,7 +205,10 @@ async fn item_56_57_create_for_seed_and_delete() {
             .unwrap()
             .is_none()
     );
-    mr::delete(&seed.client, NS, "seedmr").await.unwrap();
+    assert!(
+        mr::delete(&seed.client, NS, "seedmr").await.unwrap(),
+        "missing: gone"
+    );
     mr::set_keep_objects(&seed.client, NS, "missing", true)
         .await
         .unwrap();

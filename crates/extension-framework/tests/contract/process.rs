@@ -51,6 +51,24 @@ async fn item_47_heartbeat_lease_is_renewed() {
         .await;
     assert!(renewed(&later).unwrap().0 > renewed(&first).unwrap().0);
     running.shutdown().await.unwrap();
+    // One request per renewal: a patch, and a create only when the first patch found nothing.
+    let heartbeat: Vec<(String, u16)> = seed
+        .server
+        .requests()
+        .into_iter()
+        // The test's own waits list and watch Leases; the extension only writes them.
+        .filter(|r| r.resource == "leases" && r.is_write())
+        .map(|r| (r.verb, r.code))
+        .collect();
+    assert_eq!(
+        heartbeat[..2],
+        [("patch".into(), 404), ("create".into(), 201)]
+    );
+    assert!(
+        heartbeat[2..].iter().all(|r| *r == ("patch".into(), 200)),
+        "{heartbeat:?}"
+    );
+    assert!(heartbeat.len() >= 3, "{heartbeat:?}");
 }
 
 #[tokio::test]

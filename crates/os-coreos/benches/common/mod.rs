@@ -2,22 +2,14 @@
 //! performance issue defines it (200 files, 20 of them 64 KiB, plain, b64 and unencoded; 30 units,
 //! 10 with drop-ins), in each user-data format.
 
+mod config;
+
 use base64::Engine;
-use extension_framework::config::{FieldPath, VersionedConfig, decode};
+use config::config;
 use gardener_api::extensions::OperatingSystemConfig;
-use os_coreos::config::ExtensionConfig;
 use os_coreos::render::{SecretData, render};
 use serde_json::{Value, json};
 use std::hint::black_box;
-
-fn config(fields: Value) -> ExtensionConfig {
-    let mut raw =
-        json!({"apiVersion": ExtensionConfig::API_VERSION, "kind": ExtensionConfig::KIND});
-    raw.as_object_mut()
-        .unwrap()
-        .extend(fields.as_object().unwrap().clone());
-    decode(&raw, &FieldPath::default()).unwrap()
-}
 
 /// File `i`: every tenth (with `big`) 64 KiB, and by turns plain, base64 and transmitted
 /// unencoded.

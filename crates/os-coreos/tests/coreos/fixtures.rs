@@ -1,11 +1,13 @@
 //! Small builders for OSCs and configs, and the real Ignition validator.
 
-use extension_framework::config::{FieldPath, VersionedConfig, decode};
 use gardener_api::extensions::OperatingSystemConfig;
-use os_coreos::config::ExtensionConfig;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
+
+#[path = "../../benches/common/config.rs"]
+mod shared_config;
+pub use shared_config::config;
 
 /// An OSC of `type_` and `purpose` with the given units and files (JSON as gardenlet writes them).
 pub fn osc(type_: &str, purpose: &str, units: Value, files: Value) -> OperatingSystemConfig {
@@ -25,16 +27,6 @@ pub fn upstream_provision() -> OperatingSystemConfig {
         json!([{"name": "some-unit.service", "content": "[Unit]\nDescription=Some Unit\n[Install]\nWantedBy=multi-user.target"}]),
         json!([{"path": "/some/file", "content": {"inline": {"encoding": "", "data": "bar"}}}]),
     )
-}
-
-/// An extension config from its fields (defaulted and validated, as `--config`).
-pub fn config(fields: Value) -> ExtensionConfig {
-    let mut raw =
-        json!({"apiVersion": ExtensionConfig::API_VERSION, "kind": ExtensionConfig::KIND});
-    raw.as_object_mut()
-        .unwrap()
-        .extend(fields.as_object().unwrap().clone());
-    decode(&raw, &FieldPath::default()).unwrap()
 }
 
 /// Checks Ignition JSON with the `ignition-config` crate (a 3.3.0 config, no warnings about
