@@ -1,7 +1,7 @@
 //! The HTTP surface: URL routing, discovery, CRUD, patch and watch handlers.
 
 use crate::error::{ApiError, ApiResult};
-use crate::recorder::{Faults, RequestRecord};
+use crate::recorder::{FaultAction, Faults, RequestRecord};
 use crate::registry::ResourceType;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{self, Deleted, Filter, PatchBody, Store, WriteOptions};
@@ -27,6 +27,8 @@ pub struct Shared {
     pub faults: Mutex<Faults>,
     /// Bumped to end all open watches.
     pub close_watches: tokio::sync::watch::Sender<u64>,
+    /// How many requests a [`FaultAction::Hang`] or [`FaultAction::HangAfterCommit`] holds.
+    pub hung: tokio::sync::watch::Sender<u64>,
     /// Required bearer token, if any.
     pub token: Option<String>,
     /// Interval of periodic BOOKMARK events.
@@ -225,15 +227,17 @@ async fn serve(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    if let Some(code) = fault {
-        return ApiError::injected(code).into_response();
+    match fault {
+        Some(FaultAction::Status(code)) => return ApiError::injected(code).into_response(),
+        Some(FaultAction::Hang) => hang(shared).await,
+        Some(FaultAction::HangAfterCommit) | None => {}
     }
     let bytes = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
         Ok(b) => b,
         Err(e) => return ApiError::bad_request(format!("reading body: {e}")).into_response(),
     };
     let content_type = record.content_type.clone();
-    match resource(
+    let response = match resource(
         shared,
         verb,
         req,
@@ -246,7 +250,19 @@ async fn serve(
     {
         Ok(response) => response,
         Err(e) => e.into_response(),
+    };
+    if fault == Some(FaultAction::HangAfterCommit) {
+        record.code = response.status().as_u16();
+        lock(&shared.log).push(record.clone());
+        hang(shared).await;
     }
+    response
+}
+
+/// Holds a request forever: the connection ends it (client gone, outage, server stopped).
+async fn hang(shared: &Shared) -> ! {
+    shared.hung.send_modify(|n| *n += 1);
+    std::future::pending().await
 }
 
 fn json_response(code: StatusCode, value: Value) -> Response {

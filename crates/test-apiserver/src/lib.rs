@@ -32,8 +32,10 @@
 //! * Discovery (`/version`, `/api`, `/apis`, group and resource lists).
 //! * Errors as `Status` objects with the reasons kube-rs matches on.
 //! * Test hooks: a request log ([`RunningServer::requests`]), fault injection
-//!   ([`RunningServer::inject_fault`], [`RunningServer::set_latency`]), closing all watches and
-//!   compacting the history.
+//!   ([`RunningServer::inject_fault`]: error codes in bursts or as a steady share, requests that
+//!   hang before or after their write; [`RunningServer::set_latency`]), closing all watches,
+//!   compacting the history, and outages that cut every connection and refuse new ones until the
+//!   server comes back on the same address ([`RunningServer::go_down`]).
 //!
 //! # Known differences from a real API server
 //! The conformance suite (`tests/conformance.rs`) runs unchanged against a real cluster with
@@ -68,7 +70,7 @@ pub mod store;
 pub mod tls;
 
 pub use error::ApiError;
-pub use recorder::{FaultRule, RequestRecord};
+pub use recorder::{FaultAction, FaultRule, RequestRecord};
 
 use crate::http::{Shared, lock};
 use serde_json::{Value, json};
@@ -196,63 +198,107 @@ impl Builder {
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(Default::default()),
             close_watches,
+            hung: tokio::sync::watch::channel(0).0,
             token: self.token.clone(),
             bookmark_interval: self.bookmark_interval,
         });
         let router = axum::Router::new()
             .fallback(http::handle)
             .with_state(shared.clone());
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let (scheme, ca_pem) = if self.tls {
+        let (state_tx, state_rx) = tokio::sync::watch::channel(Serving::Up);
+        let (scheme, ca_pem, tls) = if self.tls {
             let tls = tls::generate()?;
-            tokio::spawn(serve_tls(listener, router, tls.server_config, stop_rx));
-            ("https", Some(tls.ca_pem))
+            ("https", Some(tls.ca_pem), Some(tls.server_config))
         } else {
-            let mut stop = stop_rx;
-            tokio::spawn(async move {
-                let shutdown = async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                };
-                let _ = axum::serve(listener, router)
-                    .with_graceful_shutdown(shutdown)
-                    .await;
-            });
-            ("http", None)
+            ("http", None, None)
         };
+        tokio::spawn(serve_loop(listener, router, tls, state_rx));
         Ok(RunningServer {
             url: format!("{scheme}://127.0.0.1:{}", addr.port()),
             addr,
             ca_pem,
             token: self.token,
             shared,
-            stop: stop_tx,
+            state: state_tx,
         })
     }
 }
 
-async fn serve_tls(
-    listener: TcpListener,
+/// Whether the server answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Serving {
+    Up,
+    /// Not listening, every connection dropped: clients get "connection refused".
+    Down,
+    Stopped,
+}
+
+/// Accepts connections until stopped; an outage drops the listener and every open connection,
+/// and the end of it binds the same address again.
+async fn serve_loop(
+    mut listener: TcpListener,
     router: axum::Router,
-    config: Arc<rustls::ServerConfig>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    mut state: tokio::sync::watch::Receiver<Serving>,
+) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let outage = tokio::select! {
+            _ = state.wait_for(|s| *s != Serving::Up) => true,
+            accepted = listener.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    connections.spawn(serve_connection(stream, router.clone(), acceptor.clone()));
+                }
+                false
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => false,
+        };
+        if !outage {
+            continue;
+        }
+        connections.abort_all();
+        let Ok(addr) = listener.local_addr() else {
+            return;
+        };
+        drop(listener);
+        if !matches!(
+            state.wait_for(|s| *s != Serving::Down).await.map(|s| *s),
+            Ok(Serving::Up)
+        ) {
+            return;
+        }
+        listener = match TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("test-apiserver: cannot listen on {addr} again: {e}");
+                return;
+            }
+        };
+    }
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    router: axum::Router,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
 ) {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     use hyper_util::service::TowerToHyperService;
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    loop {
-        tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let acceptor = acceptor.clone();
-                let service = TowerToHyperService::new(router.clone());
-                tokio::spawn(async move {
-                    if let Ok(tls) = acceptor.accept(stream).await {
-                        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                        let _ = builder.serve_connection_with_upgrades(TokioIo::new(tls), service).await;
-                    }
-                });
+    let service = TowerToHyperService::new(router);
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    match acceptor {
+        Some(acceptor) => {
+            if let Ok(tls) = acceptor.accept(stream).await {
+                let _ = builder
+                    .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                    .await;
             }
+        }
+        None => {
+            let _ = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .await;
         }
     }
 }
@@ -264,7 +310,7 @@ pub struct RunningServer {
     ca_pem: Option<String>,
     token: Option<String>,
     shared: Arc<Shared>,
-    stop: tokio::sync::watch::Sender<bool>,
+    state: tokio::sync::watch::Sender<Serving>,
 }
 
 impl RunningServer {
@@ -495,7 +541,43 @@ impl RunningServer {
     /// Stops serving and ends all watches.
     pub fn shutdown(&self) {
         self.close_watches();
-        let _ = self.stop.send(true);
+        let _ = self.state.send(Serving::Stopped);
+    }
+
+    /// Starts an outage: the listener closes and every open connection (watches, requests in
+    /// flight) is cut, as when the API server's process goes away. Objects are kept.
+    pub fn go_down(&self) {
+        self.state.send_if_modified(|s| {
+            let changed = *s == Serving::Up;
+            if changed {
+                *s = Serving::Down;
+            }
+            changed
+        });
+    }
+
+    /// Ends an outage: the server listens on the same address again, with the same objects and
+    /// resourceVersions.
+    pub fn come_back(&self) {
+        self.state.send_if_modified(|s| {
+            let changed = *s == Serving::Down;
+            if changed {
+                *s = Serving::Up;
+            }
+            changed
+        });
+    }
+
+    /// How many requests a hang fault ([`FaultAction::Hang`], [`FaultAction::HangAfterCommit`])
+    /// holds or has held.
+    pub fn hung_requests(&self) -> u64 {
+        *self.shared.hung.borrow()
+    }
+
+    /// Waits until hang faults have caught `n` requests in total.
+    pub async fn wait_hung(&self, n: u64) {
+        let mut hung = self.shared.hung.subscribe();
+        let _ = hung.wait_for(|h| *h >= n).await;
     }
 }
 

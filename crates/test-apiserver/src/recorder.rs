@@ -70,27 +70,80 @@ impl RequestRecord {
     }
 }
 
-/// Answers matching requests with an error status instead of serving them.
+/// What a matching request gets instead of its normal answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    /// An error `Status` with this code (409, 429, 500, 503, ...), nothing stored.
+    Status(u16),
+    /// No answer at all, and nothing stored: the request hangs until the client gives up or the
+    /// server stops (a peer that went away mid-request).
+    Hang,
+    /// The request is served and stored, then its answer is withheld: the client cannot tell
+    /// whether its write happened (a process killed right after its write).
+    HangAfterCommit,
+}
+
+/// Answers matching requests with a fault instead of serving them normally.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultRule {
     /// Verb to match (`None` = any).
     pub verb: Option<String>,
     /// Resource (plural, or `plural/status`) to match (`None` = any).
     pub resource: Option<String>,
-    /// How many requests to fail.
+    /// How many more requests to fault; the rule is dropped at 0.
     pub remaining: usize,
-    /// Status code to answer (409, 429, 500, 503, ...).
-    pub code: u16,
+    /// Fault one in this many matching requests (1 = every one), counting from the first.
+    pub one_in: usize,
+    /// What faulted requests get.
+    pub action: FaultAction,
+    seen: usize,
 }
 
 impl FaultRule {
     /// Fails the next `times` requests with verb `verb` on `resource` with `code`.
     pub fn new(verb: &str, resource: &str, times: usize, code: u16) -> Self {
+        Self::matching(Some(verb), Some(resource), times, FaultAction::Status(code))
+    }
+
+    /// Fails every `one_in`-th request with verb `verb` on `resource` with `code`, for as long as
+    /// the rule is installed: a steady share of failures rather than a burst.
+    pub fn share(verb: &str, resource: &str, one_in: usize, code: u16) -> Self {
         Self {
-            verb: Some(verb.into()),
-            resource: Some(resource.into()),
+            one_in: one_in.max(1),
+            ..Self::matching(
+                Some(verb),
+                Some(resource),
+                usize::MAX,
+                FaultAction::Status(code),
+            )
+        }
+    }
+
+    /// Fails the next `times` requests of any kind with `code`: an overloaded or restarting
+    /// server.
+    pub fn burst(times: usize, code: u16) -> Self {
+        Self::matching(None, None, times, FaultAction::Status(code))
+    }
+
+    /// The next request with verb `verb` on `resource` gets `action` (see [`FaultAction::Hang`]
+    /// and [`FaultAction::HangAfterCommit`]).
+    pub fn once(verb: &str, resource: &str, action: FaultAction) -> Self {
+        Self::matching(Some(verb), Some(resource), 1, action)
+    }
+
+    fn matching(
+        verb: Option<&str>,
+        resource: Option<&str>,
+        times: usize,
+        action: FaultAction,
+    ) -> Self {
+        Self {
+            verb: verb.map(Into::into),
+            resource: resource.map(Into::into),
             remaining: times,
-            code,
+            one_in: 1,
+            action,
+            seen: 0,
         }
     }
 
@@ -111,12 +164,52 @@ pub struct Faults {
 }
 
 impl Faults {
-    /// Consumes one use of the first matching rule and returns its status code.
-    pub(crate) fn take(&mut self, verb: &str, resource: &str) -> Option<u16> {
+    /// Counts the request against the first matching rule and returns its action when this
+    /// request is one the rule faults.
+    pub(crate) fn take(&mut self, verb: &str, resource: &str) -> Option<FaultAction> {
         let rule = self.rules.iter_mut().find(|r| r.matches(verb, resource))?;
+        rule.seen += 1;
+        if (rule.seen - 1) % rule.one_in != 0 {
+            return None;
+        }
         rule.remaining -= 1;
-        let code = rule.code;
+        let action = rule.action;
         self.rules.retain(|r| r.remaining > 0);
-        Some(code)
+        Some(action)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_share_faults_every_nth_matching_request_and_bursts_run_out() {
+        let mut faults = Faults {
+            rules: vec![
+                FaultRule::share("patch", "extensions/status", 3, 409),
+                FaultRule::burst(2, 503),
+            ],
+            ..Faults::default()
+        };
+        let statuses: Vec<_> = (0..6)
+            .map(|_| faults.take("patch", "extensions/status"))
+            .collect();
+        let conflict = Some(FaultAction::Status(409));
+        assert_eq!(
+            statuses,
+            [conflict, None, None, conflict, None, None],
+            "the share takes the first match; requests it lets through are not passed on"
+        );
+        assert_eq!(
+            faults.take("get", "secrets"),
+            Some(FaultAction::Status(503))
+        );
+        assert_eq!(
+            faults.take("get", "secrets"),
+            Some(FaultAction::Status(503))
+        );
+        assert_eq!(faults.take("get", "secrets"), None, "the burst is spent");
+        assert_eq!(faults.rules.len(), 1);
     }
 }

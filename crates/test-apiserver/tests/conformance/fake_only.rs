@@ -1,10 +1,11 @@
 //! Hooks only the test API server has: request log, fault injection, TLS with a token, manifests.
 
 use crate::common::{Ctx, api_error, widget};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, PostParams};
 use std::time::Duration;
-use test_apiserver::{FaultRule, TestApiServer};
+use test_apiserver::{FaultAction, FaultRule, TestApiServer};
 
 #[tokio::test]
 async fn request_log_records_verbs_resources_and_codes() {
@@ -208,4 +209,79 @@ async fn namespace_deletion_removes_content_and_waits_for_finalizers() {
     .await
     .unwrap();
     assert!(namespaces.get_opt(&ctx.ns).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn hang_faults_hold_the_answer_with_and_without_the_write() {
+    skip_unless_fake!();
+    let ctx = Ctx::new().await;
+    let fake = ctx.fake();
+    let api = ctx.widgets();
+    fake.inject_fault(FaultRule::once("create", "widgets", FaultAction::Hang));
+    let (pp, lost, kept) = (PostParams::default(), widget("lost", 1), widget("kept", 1));
+    let attempt = api.create(&pp, &lost);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), attempt)
+            .await
+            .is_err(),
+        "a hung request gets no answer"
+    );
+    assert_eq!(fake.hung_requests(), 1);
+    assert!(
+        api.get_opt("lost").await.unwrap().is_none(),
+        "nothing stored"
+    );
+
+    fake.inject_fault(FaultRule::once(
+        "create",
+        "widgets",
+        FaultAction::HangAfterCommit,
+    ));
+    let attempt = api.create(&pp, &kept);
+    let (_, ()) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(2), attempt),
+        fake.wait_hung(2)
+    );
+    assert!(
+        api.get_opt("kept").await.unwrap().is_some(),
+        "stored, answer withheld"
+    );
+}
+
+#[tokio::test]
+async fn an_outage_refuses_connections_and_keeps_the_objects() {
+    skip_unless_fake!();
+    let ctx = Ctx::new().await;
+    let fake = ctx.fake();
+    let api = ctx.widgets();
+    api.create(&PostParams::default(), &widget("w", 1))
+        .await
+        .unwrap();
+    let rv = fake.resource_version();
+    let mut events = api
+        .watch(&kube::api::WatchParams::default(), &rv.to_string())
+        .await
+        .unwrap()
+        .boxed();
+    fake.go_down();
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(Ok(_)) = events.next().await {}
+        })
+        .await
+        .is_ok(),
+        "open watches are cut"
+    );
+    let refused = api.get("w").await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            kube::Error::HyperError(_) | kube::Error::Service(_)
+        ),
+        "{refused:?}"
+    );
+    fake.come_back();
+    let back = api.get("w").await.unwrap();
+    assert_eq!(back.metadata.resource_version, Some(rv.to_string()));
+    assert_eq!(fake.resource_version(), rv);
 }
