@@ -77,8 +77,40 @@ pub async fn config(
     Ok(config)
 }
 
-/// A client whose requests are counted in `rest_client_requests_total`.
+/// Whether the seed's API server answered the last request: any HTTP answer counts, a transport
+/// error (connection refused, reset, TLS failure) does not. `/readyz` reports it.
+#[derive(Clone, Debug, Default)]
+pub struct Connectivity(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl Connectivity {
+    /// The last transport error, while no answer has come since.
+    pub fn failure(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn observe(&self, failure: Option<String>) {
+        let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if *last != failure {
+            match &failure {
+                Some(error) => tracing::warn!(%error, "The API server cannot be reached"),
+                None => tracing::info!("The API server answers again"),
+            }
+            *last = failure;
+        }
+    }
+}
+
+/// The seed client: requests are counted in `rest_client_requests_total`, and transport errors
+/// recorded in [`Metrics::connectivity`].
 pub fn build(config: Config, metrics: &Metrics) -> Result<Client, ClientError> {
+    build_with(config, metrics, Some(metrics.connectivity().clone()))
+}
+
+fn build_with(
+    config: Config,
+    metrics: &Metrics,
+    connectivity: Option<Connectivity>,
+) -> Result<Client, ClientError> {
     let host = config
         .cluster_url
         .authority()
@@ -87,6 +119,7 @@ pub fn build(config: Config, metrics: &Metrics) -> Result<Client, ClientError> {
     let layer = RequestMetricsLayer {
         metrics: metrics.clone(),
         host,
+        connectivity,
     };
     Ok(ClientBuilder::try_from(config)
         .map_err(ClientError::Build)?
@@ -99,6 +132,7 @@ pub fn build(config: Config, metrics: &Metrics) -> Result<Client, ClientError> {
 pub struct RequestMetricsLayer {
     metrics: Metrics,
     host: String,
+    connectivity: Option<Connectivity>,
 }
 
 impl<S> tower::Layer<S> for RequestMetricsLayer {
@@ -108,6 +142,7 @@ impl<S> tower::Layer<S> for RequestMetricsLayer {
             inner,
             metrics: self.metrics.clone(),
             host: self.host.clone(),
+            connectivity: self.connectivity.clone(),
         }
     }
 }
@@ -118,12 +153,14 @@ pub struct RequestMetrics<S> {
     inner: S,
     metrics: Metrics,
     host: String,
+    connectivity: Option<Connectivity>,
 }
 
 impl<S, B, RB> tower::Service<http::Request<B>> for RequestMetrics<S>
 where
     S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
     S::Future: Send + 'static,
+    S::Error: std::fmt::Display,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -137,11 +174,15 @@ where
         let method = request.method().to_string();
         let started = Instant::now();
         let (metrics, host) = (self.metrics.clone(), self.host.clone());
+        let connectivity = self.connectivity.clone();
         let future = self.inner.call(request);
         Box::pin(async move {
             let result = future.await;
             let code = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
             metrics.observe_request(&method, code, &host, started.elapsed());
+            if let Some(connectivity) = connectivity {
+                connectivity.observe(result.as_ref().err().map(ToString::to_string));
+            }
             result
         })
     }
@@ -164,5 +205,5 @@ pub async fn garden_client(
         return Ok(None);
     };
     let config = from_file(&path).await?;
-    build(config, metrics).map(Some)
+    build_with(config, metrics, None).map(Some)
 }

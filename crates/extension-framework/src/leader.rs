@@ -171,7 +171,14 @@ impl LeaderElector {
     }
 
     /// Blocks until this candidate holds the lease (or `stop` turns true: returns false).
+    ///
+    /// A standby tries every retry period, and at once whenever the Lease changes (a watch on
+    /// the one Lease): a leader that releases the lease on shutdown is replaced within
+    /// milliseconds instead of a retry period.
     pub async fn acquire(&self, stop: &mut watch::Receiver<bool>) -> bool {
+        let config = kube::runtime::watcher::Config::default()
+            .fields(&format!("metadata.name={}", self.name));
+        let mut changes = std::pin::pin!(kube::runtime::watcher(self.api.clone(), config));
         loop {
             match self.try_acquire_or_renew().await {
                 Ok(Attempt::Leading) => return true,
@@ -180,30 +187,62 @@ impl LeaderElector {
                     tracing::error!(error = %e, lease = %self.name, "Error acquiring the leader-election lease")
                 }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(self.timings.retry_period) => {}
-                _ = stop.wait_for(|s| *s) => return false,
+            let retry = tokio::time::sleep(self.timings.retry_period);
+            tokio::pin!(retry);
+            loop {
+                let try_now = tokio::select! {
+                    _ = &mut retry => true,
+                    _ = async { stop.wait_for(|s| *s).await.is_ok() } => return false,
+                    // Errors back off inside the watcher; the retry period still applies.
+                    Some(event) = futures::StreamExt::next(&mut changes) => matches!(
+                        event,
+                        Ok(kube::runtime::watcher::Event::Apply(lease)) if Self::released(&lease)
+                    ),
+                };
+                if try_now {
+                    break;
+                }
             }
         }
     }
 
+    /// Whether a Lease has no holder (released by a leader shutting down).
+    fn released(lease: &Lease) -> bool {
+        lease
+            .spec
+            .as_ref()
+            .and_then(|s| s.holder_identity.as_deref())
+            .is_none_or(str::is_empty)
+    }
+
     /// Renews every retry period until `stop` turns true (returns `true`) or renewal fails for
     /// longer than the renew deadline (returns `false`: leadership lost).
+    ///
+    /// # Guarantees
+    /// Returns `false` no later than the renew deadline after the last successful renewal, also
+    /// when requests hang: each attempt is cut off at the deadline. The deadline is shorter than
+    /// the lease duration, so a leader that cannot renew stops before a standby can take over.
     pub async fn hold(&self, stop: &mut watch::Receiver<bool>) -> bool {
         let mut last_renewed = tokio::time::Instant::now();
         loop {
+            let deadline = last_renewed + self.timings.renew_deadline;
+            let next = (tokio::time::Instant::now() + self.timings.retry_period).min(deadline);
             tokio::select! {
-                _ = tokio::time::sleep(self.timings.retry_period) => {}
+                _ = tokio::time::sleep_until(next) => {}
                 _ = stop.wait_for(|s| *s) => return true,
             }
-            match self.try_acquire_or_renew().await {
-                Ok(Attempt::Leading) => last_renewed = tokio::time::Instant::now(),
-                Ok(Attempt::Following) => return false,
-                Err(e) => {
+            match tokio::time::timeout_at(deadline, self.try_acquire_or_renew()).await {
+                Ok(Ok(Attempt::Leading)) => last_renewed = tokio::time::Instant::now(),
+                Ok(Ok(Attempt::Following)) => return false,
+                Ok(Err(e)) => {
                     tracing::error!(error = %e, lease = %self.name, "Error renewing the leader-election lease");
-                    if last_renewed.elapsed() > self.timings.renew_deadline {
+                    if tokio::time::Instant::now() >= deadline {
                         return false;
                     }
+                }
+                Err(_) => {
+                    tracing::error!(lease = %self.name, deadline = ?self.timings.renew_deadline, "Could not renew the leader-election lease within the renew deadline");
+                    return false;
                 }
             }
         }

@@ -30,6 +30,7 @@ pub struct Metrics {
     rest_requests: IntCounterVec,
     rest_duration: HistogramVec,
     leader: IntGaugeVec,
+    connectivity: crate::client::Connectivity,
 }
 
 /// `controller_runtime_reconcile_time_seconds` buckets.
@@ -237,6 +238,7 @@ impl Metrics {
                     &["name"]
                 )
             ),
+            connectivity: Default::default(),
             registry: r,
         }
     }
@@ -283,6 +285,11 @@ impl Metrics {
         self.rest_duration
             .with_label_values(&[method, host])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Whether the seed's API server answered the last request of the seed client.
+    pub fn connectivity(&self) -> &crate::client::Connectivity {
+        &self.connectivity
     }
 
     /// Sets `leader_election_master_status`.

@@ -53,6 +53,26 @@ pub enum RunError {
     /// The client could not be built.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// The API server rejected the client's credentials at start-up (401/403 on `/version`).
+    #[error(
+        "the API server {server} rejects this client's credentials ({code} {reason}): check the kubeconfig's token or certificate"
+    )]
+    Unauthorized {
+        /// The server's URL.
+        server: String,
+        /// 401 or 403.
+        code: u16,
+        /// The server's reason (`Unauthorized`, `Forbidden`).
+        reason: String,
+    },
+    /// The API server could not be reached at start-up.
+    #[error("cannot reach the API server {server}: {source}")]
+    Unreachable {
+        /// The server's URL.
+        server: String,
+        /// kube's error.
+        source: kube::Error,
+    },
     /// An HTTP endpoint could not be bound.
     #[error("binding {addr}: {source}")]
     Bind {
@@ -428,7 +448,9 @@ impl Manager {
         )) {
             config.headers.push((http::header::USER_AGENT, agent));
         }
+        let server = config.cluster_url.to_string();
         let client = client::build(config, &metrics)?;
+        check_access(&client, server).await?;
         let running = self.start_with(options, client, metrics).await?;
         tokio::select! {
             _ = shutdown_signal() => {
@@ -515,6 +537,7 @@ impl Manager {
         let enabled = self.validate(&options)?;
         let (stop, stop_rx) = watch::channel(false);
         let readiness = Readiness::default();
+        readiness.track_connectivity(metrics.connectivity().clone());
         let bind = |addr: BindAddress| match addr {
             BindAddress::Disabled => None,
             BindAddress::At(addr) => Some(addr),
@@ -626,6 +649,11 @@ impl Manager {
                 }
             };
             let _ = controllers_stop.send(true);
+            if lost {
+                // The lease may pass to a standby soon: no reconcile may run past this point
+                // (controller-runtime exits the process here).
+                tasks.abort_all();
+            }
             let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
                 while tasks.join_next().await.is_some() {}
             })
@@ -704,6 +732,24 @@ impl RunningExtension {
     pub async fn shutdown(self) -> Result<(), RunError> {
         self.stop();
         self.wait().await
+    }
+}
+
+/// Asks the server for its version once, so that wrong credentials or a wrong address stop the
+/// start with one clear message instead of a process that retries every watch forever.
+async fn check_access(client: &Client, server: String) -> Result<(), RunError> {
+    match client.apiserver_version().await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 401 || status.code == 403 => {
+            Err(RunError::Unauthorized {
+                server,
+                code: status.code,
+                reason: status.reason.clone(),
+            })
+        }
+        // Any other answer shows the server is there; the controllers report what follows.
+        Err(kube::Error::Api(_)) => Ok(()),
+        Err(source) => Err(RunError::Unreachable { server, source }),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP endpoints on axum: `/metrics`, and `/healthz` + `/readyz`.
 
 use crate::cache::SeedCache;
+use crate::client::Connectivity;
 use crate::metrics::Metrics;
 use axum::Router;
 use axum::extract::State;
@@ -12,11 +13,13 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Readiness: every started controller, and the shared cache, has listed its objects once.
+/// Readiness: every started controller, and the shared cache, has listed its objects once, and
+/// the API server answered the last request.
 #[derive(Clone, Default)]
 pub struct Readiness {
     synced: Arc<std::sync::Mutex<Vec<watch::Receiver<bool>>>>,
     caches: Arc<std::sync::Mutex<Vec<SeedCache>>>,
+    connectivity: Arc<std::sync::Mutex<Option<Connectivity>>>,
 }
 
 impl Readiness {
@@ -36,13 +39,29 @@ impl Readiness {
             .push(cache);
     }
 
-    /// Whether all tracked controllers and caches have synced.
-    pub fn is_ready(&self) -> bool {
-        self.synced
+    /// Registers the seed client's view of the API server.
+    pub fn track_connectivity(&self, connectivity: Connectivity) {
+        *self.connectivity.lock().unwrap_or_else(|p| p.into_inner()) = Some(connectivity);
+    }
+
+    /// Why the API server counts as unreachable, if it does.
+    fn unreachable(&self) -> Option<String> {
+        self.connectivity
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .all(|s| *s.borrow())
+            .as_ref()
+            .and_then(Connectivity::failure)
+    }
+
+    /// Whether all tracked controllers and caches have synced.
+    pub fn is_ready(&self) -> bool {
+        self.unreachable().is_none()
+            && self
+                .synced
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .all(|s| *s.borrow())
             && self
                 .caches
                 .lock()
@@ -64,12 +83,17 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
-    if readiness.is_ready() {
-        (StatusCode::OK, "ok")
+    if let Some(error) = readiness.unreachable() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("apiserver: cannot be reached: {error}"),
+        )
+    } else if readiness.is_ready() {
+        (StatusCode::OK, "ok".to_string())
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "informer-sync: caches not synced yet",
+            "informer-sync: caches not synced yet".to_string(),
         )
     }
 }

@@ -144,6 +144,18 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> String {
         .to_string()
 }
 
+/// The name a `metadata.name=<name>` (or `==`) field selector asks for.
+fn exact_name(query: &HashMap<String, String>) -> Option<String> {
+    query
+        .get("fieldSelector")?
+        .split(',')
+        .find_map(|term| {
+            let value = term.strip_prefix("metadata.name")?;
+            value.strip_prefix("==").or_else(|| value.strip_prefix('='))
+        })
+        .map(str::to_string)
+}
+
 /// The single entry point: authenticate, route, inject faults, serve, record.
 pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
@@ -220,6 +232,11 @@ async fn serve(
     record.subresource = req.subresource.clone().unwrap_or_default();
     record.namespace = req.namespace.clone();
     record.name = req.name.clone().unwrap_or_default();
+    if record.name.is_empty() && matches!(verb, "list" | "watch") {
+        // As the real server's request info: a list or watch of one name is authorized (RBAC
+        // `resourceNames`) and audited by that name.
+        record.name = exact_name(query).unwrap_or_default();
+    }
     let (latency, fault) = {
         let mut faults = lock(&shared.faults);
         (faults.latency, faults.take(verb, &record.full_resource()))
