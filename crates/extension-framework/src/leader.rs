@@ -42,6 +42,8 @@ pub struct LeaderElector {
     timings: Timings,
     /// The Lease as this candidate last wrote it while leading.
     observed: std::sync::Mutex<Option<Lease>>,
+    /// When the lease another candidate holds runs out, as last read.
+    expires: std::sync::Mutex<Option<k8s_openapi::jiff::Timestamp>>,
 }
 
 fn now() -> k8s_openapi::jiff::Timestamp {
@@ -70,6 +72,7 @@ impl LeaderElector {
             identity: identity.into(),
             timings,
             observed: std::sync::Mutex::new(None),
+            expires: std::sync::Mutex::new(None),
         }
     }
 
@@ -147,11 +150,9 @@ impl LeaderElector {
             let duration = Duration::from_secs(
                 u64::try_from(spec.lease_duration_seconds.unwrap_or(0)).unwrap_or(0),
             );
-            let expired = match &spec.renew_time {
-                Some(renewed) => renewed.0 + duration < now(),
-                None => true,
-            };
-            if !holder.is_empty() && !expired {
+            let expires = spec.renew_time.as_ref().map(|renewed| renewed.0 + duration);
+            if !holder.is_empty() && expires.is_some_and(|at| at >= now()) {
+                *self.expires.lock().unwrap_or_else(|p| p.into_inner()) = expires;
                 return Ok(Attempt::Following);
             }
             lease.spec = Some(self.spec(None, transitions + 1));
@@ -187,7 +188,17 @@ impl LeaderElector {
                     tracing::error!(error = %e, lease = %self.name, "Error acquiring the leader-election lease")
                 }
             }
-            let retry = tokio::time::sleep(self.timings.retry_period);
+            // Try again after the retry period, or right when the holder's lease runs out.
+            let until_expiry = self
+                .expires
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .and_then(|at| Duration::try_from(at.duration_since(now())).ok())
+                .map(|d| d + Duration::from_millis(10));
+            let retry = tokio::time::sleep(until_expiry.map_or(self.timings.retry_period, |d| {
+                d.min(self.timings.retry_period)
+            }));
             tokio::pin!(retry);
             loop {
                 let try_now = tokio::select! {

@@ -144,6 +144,19 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> String {
         .to_string()
 }
 
+/// `metadata.name` of a JSON create body, without decoding the rest.
+fn created_name(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        metadata: Option<Meta>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        name: Option<String>,
+    }
+    serde_json::from_slice::<Named>(body).ok()?.metadata?.name
+}
+
 /// The name a `metadata.name=<name>` (or `==`) field selector asks for.
 fn exact_name(query: &HashMap<String, String>) -> Option<String> {
     query
@@ -244,15 +257,19 @@ async fn serve(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let bytes = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(e) => return ApiError::bad_request(format!("reading body: {e}")).into_response(),
+    };
+    if verb == "create" && record.name.is_empty() {
+        // As in audit logs: a create is logged with the name from its body.
+        record.name = created_name(&bytes).unwrap_or_default();
+    }
     match fault {
         Some(FaultAction::Status(code)) => return ApiError::injected(code).into_response(),
         Some(FaultAction::Hang) => hang(shared).await,
         Some(FaultAction::HangAfterCommit) | None => {}
     }
-    let bytes = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
-        Ok(b) => b,
-        Err(e) => return ApiError::bad_request(format!("reading body: {e}")).into_response(),
-    };
     let content_type = record.content_type.clone();
     let response = match resource(
         shared,

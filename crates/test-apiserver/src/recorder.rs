@@ -26,7 +26,7 @@ pub struct RequestRecord {
     pub subresource: String,
     /// Namespace, if any.
     pub namespace: String,
-    /// Object name, if any.
+    /// Object name, if any (for a create, the name in its body).
     pub name: String,
     /// Request content type.
     pub content_type: String,
@@ -48,14 +48,21 @@ impl RequestRecord {
     }
 
     /// What RBAC checks for this request: `[verb, group, resource[/subresource], name]`; `None`
-    /// for non-resource URLs (discovery, `/version`), which RBAC governs separately.
+    /// for non-resource URLs (discovery, `/version`), which RBAC governs separately. A create is
+    /// authorized without a name (RBAC cannot restrict creates by `resourceNames`), although the
+    /// log records the name from its body.
     pub fn rbac_attributes(&self) -> Option<[String; 4]> {
         (!self.resource.is_empty()).then(|| {
+            let name = if self.verb == "create" {
+                String::new()
+            } else {
+                self.name.clone()
+            };
             [
                 self.verb.clone(),
                 self.group.clone(),
                 self.full_resource(),
-                self.name.clone(),
+                name,
             ]
         })
     }

@@ -1,0 +1,9 @@
+//! Reliability and security scenarios (issue: faults survived, bad input rejected, nothing lost).
+//! CI runs them scaled down; `RELIABILITY_FULL=1` (or `cargo xtask reliability`) at full size.
+
+#[path = "reliability/common.rs"]
+mod common;
+#[path = "reliability/faults.rs"]
+mod faults;
+#[path = "reliability/leader.rs"]
+mod leader;
