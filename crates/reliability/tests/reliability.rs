@@ -3,7 +3,11 @@
 
 #[path = "reliability/common.rs"]
 mod common;
+#[path = "reliability/crash.rs"]
+mod crash;
 #[path = "reliability/faults.rs"]
 mod faults;
 #[path = "reliability/leader.rs"]
 mod leader;
+#[path = "reliability/lifecycle.rs"]
+mod lifecycle;

@@ -29,6 +29,8 @@ pub struct Shared {
     pub close_watches: tokio::sync::watch::Sender<u64>,
     /// How many requests a [`FaultAction::Hang`] or [`FaultAction::HangAfterCommit`] holds.
     pub hung: tokio::sync::watch::Sender<u64>,
+    /// How many watches were answered 410 `Expired` (their resourceVersion was compacted).
+    pub expired_watches: std::sync::atomic::AtomicU64,
     /// Required bearer token, if any.
     pub token: Option<String>,
     /// Interval of periodic BOOKMARK events.
@@ -567,6 +569,9 @@ fn watch_with(
                 }
                 Err(expired) => {
                     // Like the watch cache: 200, then an ERROR event carrying the 410 Status.
+                    shared
+                        .expired_watches
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let line = event_line("ERROR", &expired.to_status());
                     let body =
                         Body::from_stream(futures::stream::iter([Ok::<_, Infallible>(line)]));

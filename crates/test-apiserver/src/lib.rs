@@ -199,6 +199,7 @@ impl Builder {
             faults: Mutex::new(Default::default()),
             close_watches,
             hung: tokio::sync::watch::channel(0).0,
+            expired_watches: Default::default(),
             token: self.token.clone(),
             bookmark_interval: self.bookmark_interval,
         });
@@ -572,6 +573,14 @@ impl RunningServer {
     /// holds or has held.
     pub fn hung_requests(&self) -> u64 {
         *self.shared.hung.borrow()
+    }
+
+    /// How many watches were answered 410 `Expired` because their resourceVersion was compacted
+    /// away ([`RunningServer::compact`]): each one made its client relist.
+    pub fn expired_watches(&self) -> u64 {
+        self.shared
+            .expired_watches
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Waits until hang faults have caught `n` requests in total.

@@ -99,7 +99,7 @@ pub struct FaultRule {
     pub resource: Option<String>,
     /// How many more requests to fault; the rule is dropped at 0.
     pub remaining: usize,
-    /// Fault one in this many matching requests (1 = every one), counting from the first.
+    /// Fault every `one_in`-th matching request (1 = every one).
     pub one_in: usize,
     /// What faulted requests get.
     pub action: FaultAction,
@@ -123,6 +123,15 @@ impl FaultRule {
                 usize::MAX,
                 FaultAction::Status(code),
             )
+        }
+    }
+
+    /// Only the `n`-th request (counting from 1) with verb `verb` on `resource` gets `action`:
+    /// e.g. the second status patch of a reconcile, after the first one recorded `Processing`.
+    pub fn nth(verb: &str, resource: &str, n: usize, action: FaultAction) -> Self {
+        Self {
+            one_in: n.max(1),
+            ..Self::matching(Some(verb), Some(resource), 1, action)
         }
     }
 
@@ -176,7 +185,7 @@ impl Faults {
     pub(crate) fn take(&mut self, verb: &str, resource: &str) -> Option<FaultAction> {
         let rule = self.rules.iter_mut().find(|r| r.matches(verb, resource))?;
         rule.seen += 1;
-        if (rule.seen - 1) % rule.one_in != 0 {
+        if rule.seen % rule.one_in != 0 {
             return None;
         }
         rule.remaining -= 1;
@@ -205,7 +214,7 @@ mod tests {
         let conflict = Some(FaultAction::Status(409));
         assert_eq!(
             statuses,
-            [conflict, None, None, conflict, None, None],
+            [None, None, conflict, None, None, conflict],
             "the share takes the first match; requests it lets through are not passed on"
         );
         assert_eq!(
@@ -218,5 +227,9 @@ mod tests {
         );
         assert_eq!(faults.take("get", "secrets"), None, "the burst is spent");
         assert_eq!(faults.rules.len(), 1);
+        faults.rules = vec![FaultRule::nth("patch", "x", 2, FaultAction::Hang)];
+        assert_eq!(faults.take("patch", "x"), None);
+        assert_eq!(faults.take("patch", "x"), Some(FaultAction::Hang));
+        assert_eq!(faults.take("patch", "x"), None, "only the n-th");
     }
 }

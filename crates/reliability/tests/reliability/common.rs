@@ -31,16 +31,17 @@ where
     Fut: std::future::Future<Output = Result<T, kube::Error>>,
 {
     let mut backoff = Duration::from_millis(20);
-    for _ in 0..200 {
-        match request().await {
-            Ok(value) => return value,
-            Err(_) => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_millis(500));
-            }
+    let mut last = String::new();
+    for _ in 0..100 {
+        match tokio::time::timeout(Duration::from_secs(10), request()).await {
+            Ok(Ok(value)) => return value,
+            Ok(Err(e)) => last = e.to_string(),
+            Err(_) => last = "no answer within 10 s".into(),
         }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_millis(500));
     }
-    panic!("a request kept failing");
+    panic!("a request kept failing: {last}");
 }
 
 /// A seed and a client of it.
@@ -306,4 +307,20 @@ where
             panic!("{name} did not succeed within {within:?}: {now:?}");
         }
     }
+}
+
+/// One HTTP GET; `None` when nothing listens.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    let code = response.get(9..12)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((code, body))
 }
