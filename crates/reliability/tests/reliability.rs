@@ -11,3 +11,5 @@ mod faults;
 mod leader;
 #[path = "reliability/lifecycle.rs"]
 mod lifecycle;
+#[path = "reliability/security.rs"]
+mod security;
