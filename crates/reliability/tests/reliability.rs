@@ -13,3 +13,5 @@ mod leader;
 mod lifecycle;
 #[path = "reliability/security.rs"]
 mod security;
+#[path = "reliability/hostile.rs"]
+mod hostile;
