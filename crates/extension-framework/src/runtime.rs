@@ -450,6 +450,9 @@ impl Manager {
         }
         let server = config.cluster_url.to_string();
         let client = client::build(config, &metrics)?;
+        // Flags and the config file are checked before the server: a bad config is reported as
+        // such even when the server is also unreachable.
+        self.validate(&options)?;
         check_access(&client, server).await?;
         let running = self.start_with(options, client, metrics).await?;
         tokio::select! {

@@ -1,8 +1,10 @@
 //! Ignition's validation rules for what os-coreos puts into a config: unit and drop-in names,
-//! systemd INI syntax, absolute and unique paths, and no file where a unit or drop-in is written.
+//! systemd INI syntax, absolute, simplified and unique paths, base64 that decodes, and no file
+//! where a unit or drop-in is written.
 //! Each message names the unit or file.
 
-use crate::ignition::{FileSpec, UnitSpec};
+use crate::ignition::{Content, FileSpec, UnitSpec};
+use base64::Engine;
 use std::collections::BTreeSet;
 
 /// systemd unit suffixes Ignition accepts.
@@ -82,6 +84,15 @@ pub fn check(files: &[&FileSpec], links: &[&str], units: &[&UnitSpec]) -> Result
             }
         }
     }
+    for file in files {
+        // Ignition reads the source as a data URL: base64 passed through must decode, and must
+        // not carry line breaks or other control characters (not a URL then).
+        if let Content::Base64(data) = &file.content
+            && let Err(e) = base64::engine::general_purpose::STANDARD.decode(data)
+        {
+            errors.push(format!("file {:?}: invalid base64 content: {e}", file.path));
+        }
+    }
     let mut paths = BTreeSet::new();
     for path in files
         .iter()
@@ -90,6 +101,8 @@ pub fn check(files: &[&FileSpec], links: &[&str], units: &[&UnitSpec]) -> Result
     {
         if !path.starts_with('/') {
             errors.push(format!("file {path:?}: path not absolute"));
+        } else if !is_simplified(path) {
+            errors.push(format!("file {path:?}: path is not fully simplified"));
         }
         if !paths.insert(path) {
             errors.push(format!("file {path:?}: duplicate entry defined"));
@@ -107,9 +120,28 @@ pub fn check(files: &[&FileSpec], links: &[&str], units: &[&UnitSpec]) -> Result
     }
 }
 
+/// Whether an absolute path is what Go's `path.Clean` makes of it (Ignition rejects others): no
+/// empty, `.` or `..` segment and no trailing slash.
+fn is_simplified(path: &str) -> bool {
+    path == "/"
+        || path
+            .strip_prefix('/')
+            .is_some_and(|rest| rest.split('/').all(|s| !matches!(s, "" | "." | "..")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_must_be_simplified_as_go_cleans_them() {
+        for clean in ["/", "/a", "/a/b.c", "/a/..b/.c"] {
+            assert!(is_simplified(clean), "{clean}");
+        }
+        for dirty in ["//a", "/a/", "/a//b", "/a/./b", "/a/../b", "/.", "/.."] {
+            assert!(!is_simplified(dirty), "{dirty}");
+        }
+    }
 
     #[test]
     fn ini_accepts_systemd_and_rejects_prose() {

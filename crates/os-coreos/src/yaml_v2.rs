@@ -77,7 +77,10 @@ fn scalar(out: &mut String, node: &Node, indent: usize) {
 }
 
 fn string(out: &mut String, s: &str, indent: usize) {
-    if s.contains('\n') && literal_allowed(s) {
+    if s.chars().any(|c| !printable(c)) {
+        // yaml.v2's "special characters": only the double-quoted style can carry them.
+        double_quoted(out, s);
+    } else if s.contains('\n') && literal_allowed(s) {
         literal(out, s, indent);
     } else if resolves_to_non_string(s) || !plain_allowed(s) {
         if single_quote_allowed(s) && !resolves_to_non_string(s) {
@@ -90,6 +93,13 @@ fn string(out: &mut String, s: &str, indent: usize) {
     } else {
         out.push_str(s);
     }
+}
+
+/// yaml.v2's `is_printable`: what its emitter writes unescaped. Tabs, other controls, DEL, the C1
+/// range, surrogates, U+FEFF, U+FFFE/U+FFFF and everything beyond the BMP are not.
+fn printable(c: char) -> bool {
+    matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+        && c != '\u{feff}'
 }
 
 /// `|`, `|-` or `|+` by the trailing newlines; an indentation indicator when the text starts with
@@ -117,24 +127,50 @@ fn literal(out: &mut String, s: &str, indent: usize) {
     }
 }
 
+/// Only called for printable text (no tabs or other controls).
 fn literal_allowed(s: &str) -> bool {
-    s.split('\n')
-        .all(|line| !line.ends_with(' ') && !line.ends_with('\t'))
-        && s.chars().all(|c| c == '\n' || c == '\t' || !c.is_control())
+    s.split('\n').all(|line| !line.ends_with(' '))
 }
 
+/// yaml.v2's double-quoted scalar (without its folding of lines beyond 80 columns): breaks, quotes,
+/// backslashes and unprintable characters escaped, named escapes where YAML has them. As in
+/// yaml.v2, a value that starts with a byte-order mark has every character escaped.
 fn double_quoted(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    let escape_all = s.starts_with('\u{feff}');
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02X}", c as u32)),
-            c => out.push(c),
+        let is_break = matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}');
+        if !(escape_all || is_break || c == '"' || c == '\\' || !printable(c)) {
+            out.push(c);
+            continue;
         }
+        let named = match c {
+            '\0' => Some('0'),
+            '\u{7}' => Some('a'),
+            '\u{8}' => Some('b'),
+            '\t' => Some('t'),
+            '\n' => Some('n'),
+            '\u{b}' => Some('v'),
+            '\u{c}' => Some('f'),
+            '\r' => Some('r'),
+            '\u{1b}' => Some('e'),
+            '"' => Some('"'),
+            '\\' => Some('\\'),
+            '\u{85}' => Some('N'),
+            '\u{a0}' => Some('_'),
+            '\u{2028}' => Some('L'),
+            '\u{2029}' => Some('P'),
+            _ => None,
+        };
+        out.push('\\');
+        let v = u32::from(c);
+        let _ = match named {
+            Some(n) => write!(out, "{n}"),
+            None if v <= 0xff => write!(out, "x{v:02X}"),
+            None if v <= 0xffff => write!(out, "u{v:04X}"),
+            None => write!(out, "U{v:08X}"),
+        };
     }
     out.push('"');
 }
@@ -295,6 +331,12 @@ mod tests {
             ("2026-11-23", "\"2026-11-23\""),
             ("1:30", "\"1:30\""),
             ("stop", "stop"),
+            // yaml.v2's special characters: double quotes, named or hex escapes.
+            ("a\tb", "\"a\\tb\""),
+            ("x\u{0}\u{7f}\u{85}y", "\"x\\0\\x7F\\Ny\""),
+            ("line\n\twith tab\n", "\"line\\n\\twith tab\\n\""),
+            ("emoji \u{1f600}", "\"emoji \\U0001F600\""),
+            ("\u{feff}a\u{a0}", "\"\\uFEFF\\x61\\_\""),
         ] {
             let mut out = String::new();
             string(&mut out, value, 0);

@@ -15,5 +15,7 @@ mod controller;
 mod golden;
 #[path = "coreos/ignition.rs"]
 mod ignition;
+#[path = "coreos/properties.rs"]
+mod properties;
 #[path = "coreos/reconcile.rs"]
 mod reconcile;

@@ -7,11 +7,11 @@ mod common;
 mod crash;
 #[path = "reliability/faults.rs"]
 mod faults;
+#[path = "reliability/hostile.rs"]
+mod hostile;
 #[path = "reliability/leader.rs"]
 mod leader;
 #[path = "reliability/lifecycle.rs"]
 mod lifecycle;
 #[path = "reliability/security.rs"]
 mod security;
-#[path = "reliability/hostile.rs"]
-mod hostile;

@@ -109,7 +109,8 @@ async fn hostile_objects_fail_clearly_and_the_rest_keeps_reconciling() {
     let fixture = Fixture::new().await;
     let (_stop, stop) = tokio::sync::watch::channel(false);
     extension_framework::dev::resource_manager(fixture.client.clone(), stop);
-    let binary_data = base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80]);
+    let binary_data =
+        base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80]);
     fixture
         .server
         .apply_yaml(
