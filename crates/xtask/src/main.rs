@@ -7,8 +7,13 @@
 //!   (`hack/generate-controller-registration`); with `--check`, fail if they differ.
 //! * `bench [--smoke | --check | --regenerate]`: the benchmarks and `docs/performance.md`
 //!   (see the `bench` module).
+//! * `fuzz [--seconds N] [TARGET...]`: the fuzz targets under libFuzzer, on the stable toolchain
+//!   (see the `fuzz` module).
+//! * `reliability`: every reliability scenario at full size, the property tests with many cases,
+//!   and a longer fuzz run.
 
 mod bench;
+mod fuzz;
 mod perf_doc;
 mod registration;
 
@@ -44,6 +49,21 @@ enum Command {
         #[arg(long)]
         regenerate: bool,
     },
+    /// Run the fuzz targets with libFuzzer for a bounded time each.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Targets to run (default: all).
+        targets: Vec<String>,
+    },
+    /// Run every reliability scenario at full size (500 + 500 objects, 30 s outage), the
+    /// property tests with 5000 cases, and every fuzz target for `--fuzz-seconds`.
+    Reliability {
+        /// Seconds per fuzz target.
+        #[arg(long, default_value_t = 300)]
+        fuzz_seconds: u64,
+    },
     /// Generate the registration files of every extension (reproducibly).
     Registration {
         /// Do not write; fail if the checked-in files are out of date.
@@ -58,6 +78,8 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Crds { check } => generate_crds(&workspace_root(), check),
         Command::Registration { check } => registration::generate(&workspace_root(), check),
+        Command::Fuzz { seconds, targets } => fuzz::run(&workspace_root(), seconds, &targets),
+        Command::Reliability { fuzz_seconds } => reliability(&workspace_root(), fuzz_seconds),
         Command::Bench {
             smoke,
             check,
@@ -73,6 +95,35 @@ fn main() -> Result<()> {
             }
         }
     }
+}
+
+/// The full-size reliability run: the scenarios one at a time (each is load enough for two
+/// cores), then the property tests, then the fuzz targets.
+fn reliability(root: &Path, fuzz_seconds: u64) -> Result<()> {
+    let cargo = env!("CARGO");
+    let run = |what: &str, command: &mut std::process::Command| -> Result<()> {
+        println!("== {what}");
+        let status = command.current_dir(root).status()?;
+        if !status.success() {
+            bail!("{what} failed");
+        }
+        Ok(())
+    };
+    run(
+        "reliability scenarios (full size)",
+        std::process::Command::new(cargo)
+            .env("RELIABILITY_FULL", "1")
+            .args(["test", "-p", "reliability", "--test", "reliability", "--"])
+            .args(["--test-threads=1", "--nocapture"]),
+    )?;
+    run(
+        "os-coreos property tests (5000 cases)",
+        std::process::Command::new(cargo)
+            .env("PROPTEST_CASES", "5000")
+            .args(["test", "-p", "gardener-extension-os-coreos", "--test", "coreos"])
+            .arg("properties"),
+    )?;
+    fuzz::run(root, fuzz_seconds, &[])
 }
 
 fn workspace_root() -> PathBuf {
