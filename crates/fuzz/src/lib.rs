@@ -132,8 +132,7 @@ fn osc_render(data: &[u8]) {
             && format == "ignition"
             && let Some(user_data) = output.user_data
         {
-            ignition_config::Config::parse_slice(&user_data)
-                .expect("rendered Ignition parses");
+            ignition_config::Config::parse_slice(&user_data).expect("rendered Ignition parses");
         }
     }
 }

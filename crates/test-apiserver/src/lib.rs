@@ -411,6 +411,12 @@ impl RunningServer {
         lock(&self.shared.faults).rules.push(rule);
     }
 
+    /// Keeps only the fault rules for which `keep` returns true (e.g. ends a burst while a
+    /// steady share stays).
+    pub fn retain_faults(&self, keep: impl FnMut(&FaultRule) -> bool) {
+        lock(&self.shared.faults).rules.retain(keep);
+    }
+
     /// Delays every resource request.
     pub fn set_latency(&self, latency: Duration) {
         lock(&self.shared.faults).latency = latency;

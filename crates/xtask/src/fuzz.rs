@@ -37,7 +37,15 @@ pub fn run(root: &Path, seconds: u64, targets: &[String]) -> Result<()> {
     let status = Command::new(env!("CARGO"))
         .current_dir(root)
         .env("RUSTC_WORKSPACE_WRAPPER", root.join("hack/fuzz-rustc"))
-        .args(["build", "-p", "fuzz", "--features", "libfuzzer", "--bin", "fuzz"])
+        .args([
+            "build",
+            "-p",
+            "fuzz",
+            "--features",
+            "libfuzzer",
+            "--bin",
+            "fuzz",
+        ])
         .status()
         .context("building the fuzz binary")?;
     if !status.success() {
@@ -56,12 +64,19 @@ pub fn run(root: &Path, seconds: u64, targets: &[String]) -> Result<()> {
             .arg(root.join("crates/fuzz/corpus").join(target))
             .arg(format!("-max_total_time={seconds}"))
             .arg(format!("-artifact_prefix={}/", artifacts.display()))
-            .args(["-max_len=65536", "-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1"])
+            .args([
+                "-max_len=65536",
+                "-timeout=10",
+                "-rss_limit_mb=2048",
+                "-print_final_stats=1",
+            ])
             .output()
             .with_context(|| format!("running {}", binary.display()))?;
         let log = String::from_utf8_lossy(&output.stderr);
         for line in log.lines().filter(|l| {
-            l.starts_with("Done ") || l.starts_with("stat::number_of_executed_units") || l.contains("cov: ") && l.contains("DONE")
+            l.starts_with("Done ")
+                || l.starts_with("stat::number_of_executed_units")
+                || l.contains("cov: ") && l.contains("DONE")
         }) {
             println!("  {line}");
         }

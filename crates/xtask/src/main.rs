@@ -120,7 +120,13 @@ fn reliability(root: &Path, fuzz_seconds: u64) -> Result<()> {
         "os-coreos property tests (5000 cases)",
         std::process::Command::new(cargo)
             .env("PROPTEST_CASES", "5000")
-            .args(["test", "-p", "gardener-extension-os-coreos", "--test", "coreos"])
+            .args([
+                "test",
+                "-p",
+                "gardener-extension-os-coreos",
+                "--test",
+                "coreos",
+            ])
             .arg("properties"),
     )?;
     fuzz::run(root, fuzz_seconds, &[])

@@ -12,7 +12,7 @@ use test_apiserver::{FaultRule, RunningServer};
 
 /// The fault schedule: a share of conflicting writes and 2 ms of latency throughout, and per tick
 /// (250 ms) watches dropped every second, history compacted every 2 s (re-watches answer 410 and
-/// relist), a burst of four 429, 500 or 503 answers every 750 ms.
+/// relist), and every third tick a burst: 429, 500 or 503 to every request for the whole tick.
 async fn chaos(server: &RunningServer, mut stop: tokio::sync::watch::Receiver<bool>) {
     // One write in ten conflicts. Each failure doubles the object's retry delay (5 ms up to
     // 1000 s, controller-runtime's limiter), so much denser conflicts would make a few objects
@@ -41,8 +41,14 @@ async fn chaos(server: &RunningServer, mut stop: tokio::sync::watch::Receiver<bo
         } else if n % 4 == 0 {
             server.close_watches();
         }
+        // A burst fails every request for one tick, then ends (a burst counted in requests
+        // would starve whoever is left sending when the controllers are quiet).
+        server.retain_faults(|rule| rule.verb.is_some());
         if n % 3 == 0 {
-            server.inject_fault(FaultRule::burst(4, codes[(n / 3) as usize % codes.len()]));
+            server.inject_fault(FaultRule::burst(
+                usize::MAX,
+                codes[(n / 3) as usize % codes.len()],
+            ));
         }
     }
     server.clear_faults();
