@@ -1,4 +1,5 @@
-//! The resourceVersions a controller wrote itself, so that their watch events start no reconcile.
+//! The resourceVersions a controller wrote itself (or read and acted on), so that their watch
+//! events start no reconcile.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -13,7 +14,8 @@ use std::sync::Mutex;
 pub struct OwnWrites(Mutex<HashMap<String, VecDeque<String>>>);
 
 impl OwnWrites {
-    /// How many recent writes are remembered per object (a reconcile writes at most 5 times).
+    /// How many recent versions are remembered per object (a reconcile reads once and writes at
+    /// most 5 times).
     const PER_OBJECT: usize = 8;
 
     /// Remembers that we wrote `rv` of `key`.

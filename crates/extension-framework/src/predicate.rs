@@ -242,4 +242,22 @@ mod tests {
             "a foreign change during the reconcile reruns it"
         );
     }
+
+    /// A relist served before our first write shows the version the run read, annotation and
+    /// all: that request is being handled, so it must not queue a second run (the reconciler
+    /// records the version it read, as it records its writes).
+    #[test]
+    fn a_relisted_version_the_run_read_is_no_new_request() {
+        let filter = EventFilter::new(Mode::OperationAnnotation, vec![], vec![]);
+        assert!(filter.observe(&ext("1", Some("reconcile"))));
+        let key = key(&ext("1", None));
+        filter.begin(&key);
+        filter.own_writes().record(&key, "1".into());
+        filter.own_writes().record(&key, "2".into());
+        assert!(
+            !filter.observe(&ext("1", Some("reconcile"))),
+            "relisted as read"
+        );
+        assert!(!filter.end(&key), "no second run");
+    }
 }

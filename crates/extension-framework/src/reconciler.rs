@@ -117,7 +117,12 @@ impl<K: ExtensionKind> Reconciler<K> {
         // The watch cache can lag behind our own writes of the previous run (a rerun queued while
         // reconciling would see the operation annotation it just removed), so read the current state.
         let mut object = match api.get_opt(&name).await {
-            Ok(Some(current)) => current,
+            // The version read is the one this run acts on: a watch event still showing it (a
+            // relist that raced our writes) is no new request, so it must not start another run.
+            Ok(Some(current)) => {
+                self.remember(&current);
+                current
+            }
             Ok(None) => return Ok(Outcome::Done),
             Err(e) => return Err(Error::context("error retrieving object from store", e)),
         };

@@ -55,6 +55,9 @@
 //!   latest state).
 //! * Periodic watch bookmarks come every [`Builder::bookmark_interval`] (default 5 s) instead of
 //!   about once a minute.
+//! * Request bodies nested deeper than 128 levels are rejected as invalid JSON (serde_json's
+//!   limit); a real server accepts up to 10,000. kube-rs clients cannot decode such objects
+//!   either, so a controller's list of them fails as a whole.
 //! * Namespace deletion removes content immediately (objects with finalizers wait), with no
 //!   `NamespaceDeletionContentFailure` conditions.
 

@@ -57,12 +57,13 @@ async fn item_01_03_04_reconcile_annotation_removed_before_actuator_and_create_s
     assert_eq!(
         writes,
         [
+            "create extensions",
             "patch extensions",
             "patch extensions",
             "patch extensions/status",
             "patch extensions/status"
         ],
-        "annotation, finalizer, Processing, Succeeded"
+        "the test's create, then annotation, finalizer, Processing, Succeeded"
     );
     running.shutdown().await.unwrap();
 }

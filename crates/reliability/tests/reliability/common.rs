@@ -19,6 +19,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use test_apiserver::{RunningServer, TestApiServer};
 
+/// Scenarios that load the machine or measure time take turns: on CI's two cores, the load
+/// scenario beside the leader-election one would measure the scheduler, not the extension.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
 /// The multi-call executable linked as extension `name`.
 pub fn binary(name: &str) -> PathBuf {
     reliability::binary(std::path::Path::new(env!("CARGO_BIN_EXE_extensions")), name)

@@ -71,6 +71,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_object_converges_once_per_round_under_faults() {
+    let _turn = crate::common::exclusive().await;
     let scale = Scale::from_env();
     let started = std::time::Instant::now();
     let fixture = Fixture::new().await;
@@ -113,7 +114,7 @@ async fn every_object_converges_once_per_round_under_faults() {
                     .server
                     .requests()
                     .iter()
-                    .filter(|r| r.name.ends_with(name))
+                    .filter(|r| r.name == name || r.name == format!("osc-result-{name}"))
                     .map(|r| {
                         format!(
                             "{} {} {} {} {}",
@@ -126,7 +127,7 @@ async fn every_object_converges_once_per_round_under_faults() {
                     })
                     .collect();
                 panic!(
-                    "{key}: round {round} processed {calls} times with only {explained} failed writes or calls to explain the repeats; its requests:\n{}",
+                    "{key}: round {round} processed {calls} times with only {explained} failed writes or calls to explain the repeats ({record:?}); its requests:\n{}",
                     log.join("\n")
                 );
             }

@@ -84,6 +84,7 @@ impl<'a> Replicas<'a> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_fail_over_on_kill_hand_over_on_term_and_stop_when_cut_off() {
+    let _turn = crate::common::exclusive().await;
     let fixture = Fixture::new().await;
     let extensions: Api<Extension> = Api::namespaced(fixture.client.clone(), NS);
     let pp = PostParams::default();

@@ -39,6 +39,7 @@ fn state(ext: &Extension) -> Option<LastOperationState> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_finishes_in_flight_reconciles_and_leaves_none_processing() {
+    let _turn = crate::common::exclusive().await;
     let scale = Scale::from_env();
     let fixture = Fixture::new().await;
     let extensions: Api<Extension> = Api::namespaced(fixture.client.clone(), NS);
@@ -94,6 +95,7 @@ async fn sigterm_under_load_finishes_in_flight_reconciles_and_leaves_none_proces
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn controllers_heartbeat_and_health_checks_recover_from_an_api_server_outage() {
+    let _turn = crate::common::exclusive().await;
     let scale = Scale::from_env();
     let fixture = Fixture::new().await;
     let (mwe_health, gvisor_health) = (free_port(), free_port());
