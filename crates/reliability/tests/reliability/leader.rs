@@ -202,6 +202,14 @@ async fn three_replicas_fail_over_on_kill_hand_over_on_term_and_stop_when_cut_of
         LEASE_DURATION + Duration::from_secs(5),
     )
     .await;
+    // The chart grants what the replicas did: standbys list and watch the one Lease by name.
+    let requests = fixture.server.rbac_requests("gardener-extension-mwe/");
+    assert!(
+        requests
+            .iter()
+            .any(|r| r[0] == "watch" && r[2] == "leases" && r[3] == LEASE)
+    );
+    extension_framework::dev::assert_rbac("gardener-extension-mwe", &requests);
     println!(
         "leader election: outage of {outage:?}: {leader} stopped {stopped_after:?} into it, {:?} after its last renewal; reconciling again {:?} after the server returned",
         stopped_at.duration_since(renewed).unwrap_or_default(),
