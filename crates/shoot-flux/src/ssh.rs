@@ -1,10 +1,10 @@
 //! SSH for private repositories: the deploy key (ed25519) and the repository host's key for
 //! `known_hosts`, read as `ssh-keyscan` does (key exchange only, no authentication).
 
-use russh::keys::ssh_key::LineEnding;
-use russh::keys::ssh_key::private::Ed25519Keypair;
-use russh::keys::{PrivateKey, PublicKey, PublicKeyOrCertificate};
-use std::sync::{Arc, Mutex};
+mod keyscan;
+
+use base64::Engine;
+pub use keyscan::KeyscanError;
 use std::time::Duration;
 
 /// Where a repository's SSH server listens.
@@ -73,32 +73,13 @@ pub enum HostKeyError {
     Ssh {
         /// `host:port`.
         address: String,
-        /// The SSH library's error.
+        /// What went wrong in the handshake.
         #[source]
-        source: russh::Error,
+        source: KeyscanError,
     },
-    /// The key could not be written in OpenSSH format.
-    #[error("could not encode an SSH key: {0}")]
-    Encode(#[from] russh::keys::ssh_key::Error),
-}
-
-/// Remembers the server's key and refuses it, which ends the handshake before authentication.
-struct Capture(Arc<Mutex<Option<PublicKey>>>);
-
-impl russh::client::Handler for Capture {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        let key = match key {
-            PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
-            PublicKeyOrCertificate::Certificate(cert) => cert.signature_key().clone().into(),
-        };
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(key);
-        Ok(false)
-    }
+    /// The system's random source failed while generating a key.
+    #[error("could not generate an SSH key: the system's random source failed")]
+    Random,
 }
 
 /// The `known_hosts` line for `target`'s host key, read within `timeout`.
@@ -108,50 +89,100 @@ impl russh::client::Handler for Capture {
 /// [`HostKeyError::Ssh`] when it cannot be reached or the handshake fails.
 pub async fn known_hosts(target: &SshTarget, timeout: Duration) -> Result<String, HostKeyError> {
     let address = format!("{}:{}", target.host, target.port);
-    let seen = Arc::new(Mutex::new(None));
-    let config = Arc::new(russh::client::Config::default());
-    let connect = russh::client::connect(
-        config,
-        (target.host.as_str(), target.port),
-        Capture(seen.clone()),
-    );
-    let outcome = tokio::time::timeout(timeout, connect).await;
-    let key = seen.lock().unwrap_or_else(|e| e.into_inner()).take();
-    match (key, outcome) {
-        (Some(key), _) => Ok(format!(
-            "{} {}",
-            target.known_hosts_pattern(),
-            key.to_openssh()?.trim()
-        )),
-        (None, Err(_)) => Err(HostKeyError::Timeout {
+    let blob =
+        match tokio::time::timeout(timeout, keyscan::host_key(&target.host, target.port)).await {
+            Ok(Ok(blob)) => blob,
+            Ok(Err(source)) => return Err(HostKeyError::Ssh { address, source }),
+            Err(_) => {
+                return Err(HostKeyError::Timeout {
+                    address,
+                    timeout: extension_framework::format::go_duration(timeout),
+                });
+            }
+        };
+    let Some(key_type) = keyscan::key_type(&blob) else {
+        return Err(HostKeyError::Ssh {
             address,
-            timeout: extension_framework::format::go_duration(timeout),
-        }),
-        (None, Ok(Err(source))) => Err(HostKeyError::Ssh { address, source }),
-        // A server accepting a refused key cannot happen; treat it as a handshake failure.
-        (None, Ok(Ok(_))) => Err(HostKeyError::Ssh {
-            address,
-            source: russh::Error::UnknownKey,
-        }),
-    }
+            source: KeyscanError::Protocol("the host key names no type".into()),
+        });
+    };
+    Ok(format!(
+        "{} {key_type} {}",
+        target.known_hosts_pattern(),
+        base64::engine::general_purpose::STANDARD.encode(&blob)
+    ))
 }
 
 /// A new deploy key: the private key in OpenSSH format and the public key line.
 ///
 /// # Errors
-/// When the system's random source fails or the key cannot be encoded.
+/// When the system's random source fails.
 pub fn generate_deploy_key() -> Result<DeployKey, HostKeyError> {
     use ring::rand::SecureRandom;
+    use ring::signature::KeyPair;
+    let rng = ring::rand::SystemRandom::new();
     let mut seed = [0u8; 32];
-    ring::rand::SystemRandom::new()
-        .fill(&mut seed)
-        .map_err(|_| russh::keys::ssh_key::Error::Crypto)?;
-    let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
+    rng.fill(&mut seed).map_err(|_| HostKeyError::Random)?;
+    let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&seed)
+        .map_err(|_| HostKeyError::Random)?;
+    let public_key = pair.public_key().as_ref();
+    let mut check = [0u8; 4];
+    rng.fill(&mut check).map_err(|_| HostKeyError::Random)?;
+    let private = openssh_private_key(&seed, public_key, check);
     seed.fill(0);
     Ok(DeployKey {
-        private: key.to_openssh(LineEnding::LF)?.to_string(),
-        public: key.public_key().to_openssh()?,
+        private,
+        public: format!(
+            "ssh-ed25519 {}",
+            base64::engine::general_purpose::STANDARD.encode(ed25519_blob(public_key))
+        ),
     })
+}
+
+/// The public key in SSH wire format: `string "ssh-ed25519", string key`.
+fn ed25519_blob(public_key: &[u8]) -> Vec<u8> {
+    let mut blob = Vec::with_capacity(51);
+    keyscan::string(&mut blob, b"ssh-ed25519");
+    keyscan::string(&mut blob, public_key);
+    blob
+}
+
+/// An unencrypted `openssh-key-v1` private key (OpenSSH's PROTOCOL.key), as `ssh-keygen -t
+/// ed25519 -N ''` writes it: no comment, padding 1, 2, 3… to 8 bytes, base64 in 70-column lines.
+fn openssh_private_key(seed: &[u8; 32], public_key: &[u8], check: [u8; 4]) -> String {
+    let mut private = Vec::with_capacity(160);
+    private.extend_from_slice(&check);
+    private.extend_from_slice(&check);
+    keyscan::string(&mut private, b"ssh-ed25519");
+    keyscan::string(&mut private, public_key);
+    let mut secret = Vec::with_capacity(64);
+    secret.extend_from_slice(seed);
+    secret.extend_from_slice(public_key);
+    keyscan::string(&mut private, &secret);
+    secret.fill(0);
+    keyscan::string(&mut private, b"");
+    let mut pad = 1u8;
+    while private.len() % 8 != 0 {
+        private.push(pad);
+        pad += 1;
+    }
+    let mut key = b"openssh-key-v1\0".to_vec();
+    keyscan::string(&mut key, b"none");
+    keyscan::string(&mut key, b"none");
+    keyscan::string(&mut key, b"");
+    key.extend_from_slice(&1u32.to_be_bytes());
+    keyscan::string(&mut key, &ed25519_blob(public_key));
+    keyscan::string(&mut key, &private);
+    private.fill(0);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&key);
+    key.fill(0);
+    let mut out = String::from("-----BEGIN OPENSSH PRIVATE KEY-----\n");
+    for line in encoded.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END OPENSSH PRIVATE KEY-----\n");
+    out
 }
 
 /// An SSH key pair in OpenSSH format.
@@ -173,6 +204,7 @@ impl std::fmt::Debug for DeployKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use russh::keys::PrivateKey;
 
     fn target(host: &str, port: u16) -> Option<SshTarget> {
         Some(SshTarget {

@@ -69,12 +69,18 @@ impl Garden {
 
 /// An SSH server on loopback that shows `key` and accepts nobody.
 async fn ssh_server(key: PrivateKey) -> SocketAddr {
+    ssh_server_with(key, russh::Preferred::default()).await
+}
+
+/// [`ssh_server`] with the server's algorithm preferences (e.g. only one key exchange).
+async fn ssh_server_with(key: PrivateKey, preferred: russh::Preferred) -> SocketAddr {
     struct Refuse;
     impl russh::server::Handler for Refuse {
         type Error = russh::Error;
     }
     let config = Arc::new(russh::server::Config {
         keys: vec![key],
+        preferred,
         ..russh::server::Config::default()
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -254,4 +260,63 @@ async fn gardenlet_kubeconfig_secret_enables_the_workflow() {
     let config = seed.objects(CONFIG_MR).await;
     assert!(find(&config, "Secret", "flux-source").is_none());
     seed.stop().await;
+}
+
+/// The host-key scan speaks both key exchanges it offers (X25519 above, NIST P-256 here) to a real
+/// SSH server, and reports what else it meets: no SSH at all, or silence until the timeout.
+#[tokio::test]
+async fn the_host_key_scan_handles_p256_kex_and_reports_failures() {
+    use shoot_flux::ssh::{HostKeyError, SshTarget, known_hosts};
+    use std::time::Duration;
+    let host_key = PrivateKey::from(Ed25519Keypair::from_seed(&[9; 32]));
+    let public = host_key.public_key().to_openssh().unwrap();
+    let preferred = russh::Preferred {
+        kex: std::borrow::Cow::Borrowed(&[russh::kex::ECDH_SHA2_NISTP256]),
+        ..russh::Preferred::default()
+    };
+    let addr = ssh_server_with(host_key, preferred).await;
+    let target = |port| SshTarget {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    assert_eq!(
+        known_hosts(&target(addr.port()), Duration::from_secs(5))
+            .await
+            .unwrap(),
+        format!("[127.0.0.1]:{} {public}", addr.port())
+    );
+
+    // Not SSH: an HTTP server's greeting, then the connection closes.
+    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http_port = http.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut stream, _)) = http.accept().await {
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        }
+    });
+    let error = known_hosts(&target(http_port), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, HostKeyError::Ssh { .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("127.0.0.1:{http_port}")),
+        "{error}"
+    );
+
+    // Silence: the connection is accepted and nothing is said.
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let _keep = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            open.push(stream);
+        }
+    });
+    let error = known_hosts(&target(silent_port), Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, HostKeyError::Timeout { .. }), "{error}");
 }
