@@ -31,6 +31,56 @@ pub fn binary(name: &str) -> PathBuf {
     reliability::binary(std::path::Path::new(env!("CARGO_BIN_EXE_extensions")), name)
 }
 
+/// A port nothing listens on now (bound and released), for an endpoint flag.
+pub fn free_port() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address")
+}
+
+/// A binary started by [`start_extension`], with the addresses of its endpoints.
+pub struct Started {
+    pub process: reliability::Process,
+    pub metrics: std::net::SocketAddr,
+    pub health: std::net::SocketAddr,
+}
+
+/// Extension `name`'s flags as its chart passes them, without leader election: heartbeat in
+/// `garden`, endpoints on `metrics` and `health`; shoot-flux reads the bundled Flux manifests (no
+/// downloads here) and has no garden.
+pub fn extension_args(
+    name: &str,
+    metrics: std::net::SocketAddr,
+    health: std::net::SocketAddr,
+) -> Vec<String> {
+    let mut args = vec![
+        "--leader-election=false".to_string(),
+        "--heartbeat-namespace=garden".into(),
+        format!("--metrics-bind-address={metrics}"),
+        format!("--health-bind-address={health}"),
+    ];
+    if name.ends_with("shoot-flux") {
+        args.push(format!(
+            "--flux-manifests-dir={}",
+            shoot_flux::BUNDLED_MANIFESTS
+        ));
+        args.push("--disable-garden-workflow".into());
+    }
+    args
+}
+
+/// Starts extension `name` with [`extension_args`] on free ports, then `extra` flags.
+pub fn start_extension(fixture: &Fixture, name: &str, extra: &[&str]) -> Started {
+    let (metrics, health) = (free_port(), free_port());
+    let mut args = extension_args(name, metrics, health);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Started {
+        process: reliability::Process::start(&binary(name), &fixture.server, &args),
+        metrics,
+        health,
+    }
+}
+
 /// Retries a request until it succeeds: the scenarios' own writes go through the same faults.
 pub async fn retry<T, F, Fut>(mut request: F) -> T
 where

@@ -1,43 +1,15 @@
 //! Hostile objects: very large, deeply nested, binary Secret data. Each ends in `Succeeded` or in
 //! `Error` with a clear `lastError`, and the processes keep serving the objects beside them.
 
-use crate::common::{Fixture, binary, extension, http_get, osc, wait_succeeded};
+use crate::common::{Fixture, Started, extension, http_get, osc, start_extension, wait_succeeded};
 use base64::Engine;
 use gardener_api::extensions::{
     DefaultStatus, Extension, LastOperationState, OperatingSystemConfig,
 };
 use kube::api::{Api, PostParams};
-use reliability::{NS, Process};
+use reliability::NS;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::time::Duration;
-
-fn free_port() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("its address")
-}
-
-fn start(fixture: &Fixture, name: &str) -> (Process, SocketAddr) {
-    let health = free_port();
-    let mut args = vec![
-        "--leader-election=false".to_string(),
-        "--heartbeat-namespace=garden".into(),
-        "--metrics-bind-address=127.0.0.1:0".into(),
-        format!("--health-bind-address={health}"),
-    ];
-    if name.ends_with("shoot-flux") {
-        args.push(format!(
-            "--flux-manifests-dir={}",
-            shoot_flux::BUNDLED_MANIFESTS
-        ));
-        args.push("--disable-garden-workflow".into());
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    (
-        Process::start(&binary(name), &fixture.server, &args),
-        health,
-    )
-}
 
 /// `{"a": {"a": ... "leaf" ...}}`, `depth` objects deep.
 fn nested(depth: usize) -> Value {
@@ -120,13 +92,13 @@ async fn hostile_objects_fail_clearly_and_the_rest_keeps_reconciling() {
             "binary secret",
         )
         .unwrap();
-    let started: Vec<(Process, SocketAddr)> = [
+    let started: Vec<Started> = [
         "gardener-extension-mwe",
         "gardener-extension-os-coreos",
         "gardener-extension-shoot-flux",
     ]
     .iter()
-    .map(|name| start(&fixture, name))
+    .map(|name| start_extension(&fixture, name, &[]))
     .collect();
     let pp = PostParams::default();
     let extensions: Api<Extension> = Api::namespaced(fixture.client.clone(), NS);
@@ -172,12 +144,12 @@ async fn hostile_objects_fail_clearly_and_the_rest_keeps_reconciling() {
     oscs.create(&pp, &osc("plain")).await.unwrap();
     wait_succeeded(&extensions, "plain", Duration::from_secs(30)).await;
     wait_succeeded(&oscs, "plain", Duration::from_secs(30)).await;
-    for (process, health) in &started {
+    for s in &started {
         assert_eq!(
-            http_get(*health, "/healthz").await.map(|(code, _)| code),
+            http_get(s.health, "/healthz").await.map(|(code, _)| code),
             Some(200),
             "{}",
-            process.output().join("\n")
+            s.process.output().join("\n")
         );
     }
 }

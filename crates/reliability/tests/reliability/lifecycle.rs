@@ -1,33 +1,17 @@
 //! The process around the controllers: graceful shutdown under load, and an API server that goes
 //! away and comes back.
 
-use crate::common::{Fixture, binary, extension, http_get, wait_succeeded};
+use crate::common::{Fixture, Started, extension, http_get, start_extension, wait_succeeded};
 use gardener_api::extensions::{ContainerRuntime, Extension, LastOperationState};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, ListParams, PostParams};
-use reliability::{NS, Process, Scale};
+use reliability::{NS, Scale};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-fn free_port() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("its address")
-}
-
-fn flags(health: SocketAddr) -> Vec<String> {
-    vec![
-        "--leader-election=false".into(),
-        "--heartbeat-namespace=garden".into(),
-        "--heartbeat-renew-interval-seconds=1".into(),
-        "--metrics-bind-address=127.0.0.1:0".into(),
-        format!("--health-bind-address={health}"),
-    ]
-}
-
-fn start(fixture: &Fixture, name: &str, health: SocketAddr) -> Process {
-    let flags = flags(health);
-    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
-    Process::start(&binary(name), &fixture.server, &args)
+/// The extension with a heartbeat every second (the outage scenario waits for a renewal).
+fn start(fixture: &Fixture, name: &str) -> Started {
+    start_extension(fixture, name, &["--heartbeat-renew-interval-seconds=1"])
 }
 
 fn state(ext: &Extension) -> Option<LastOperationState> {
@@ -52,8 +36,7 @@ async fn sigterm_under_load_finishes_in_flight_reconciles_and_leaves_none_proces
     }
     // Slow requests keep reconciles in flight when the signal comes.
     fixture.server.set_latency(Duration::from_millis(40));
-    let health = free_port();
-    let mut process = start(&fixture, "gardener-extension-mwe", health);
+    let mut process = start(&fixture, "gardener-extension-mwe").process;
     assert!(
         process
             .wait_for_line(
@@ -83,7 +66,7 @@ async fn sigterm_under_load_finishes_in_flight_reconciles_and_leaves_none_proces
         .filter(|e| state(e) == Some(LastOperationState::Succeeded))
         .count();
     // What the first process did not reach, the next one does.
-    let _next = start(&fixture, "gardener-extension-mwe", free_port());
+    let _next = start(&fixture, "gardener-extension-mwe");
     for i in 0..scale.objects {
         wait_succeeded(&extensions, &format!("load-{i}"), scale.converge).await;
     }
@@ -98,9 +81,9 @@ async fn controllers_heartbeat_and_health_checks_recover_from_an_api_server_outa
     let _turn = crate::common::exclusive().await;
     let scale = Scale::from_env();
     let fixture = Fixture::new().await;
-    let (mwe_health, gvisor_health) = (free_port(), free_port());
-    let _mwe = start(&fixture, "gardener-extension-mwe", mwe_health);
-    let _gvisor = start(&fixture, "gardener-extension-runtime-gvisor", gvisor_health);
+    let mwe = start(&fixture, "gardener-extension-mwe");
+    let gvisor = start(&fixture, "gardener-extension-runtime-gvisor");
+    let (mwe_health, gvisor_health) = (mwe.health, gvisor.health);
     for health in [mwe_health, gvisor_health] {
         wait_http(health, 200, Duration::from_secs(30)).await;
     }

@@ -1,7 +1,10 @@
 //! Security: every binary over TLS with a bearer token, a clear error for a wrong token, and a
 //! sentinel secret that must never leave a Secret.
 
-use crate::common::{Fixture, binary, extension, http_get, osc, wait_succeeded};
+use crate::common::{
+    Fixture, Started, binary, extension, extension_args, free_port, http_get, osc, start_extension,
+    wait_succeeded,
+};
 use base64::Engine;
 use gardener_api::extensions::{
     ContainerRuntime, Extension, LastOperationState, OperatingSystemConfig,
@@ -10,7 +13,6 @@ use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::discovery::ApiResource;
 use reliability::{NS, Process, shoot_cluster};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::time::Duration;
 use test_apiserver::TestApiServer;
 
@@ -20,48 +22,6 @@ const EXTENSIONS: [&str; 4] = [
     "gardener-extension-runtime-gvisor",
     "gardener-extension-shoot-flux",
 ];
-
-fn free_port() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("its address")
-}
-
-/// The extension's flags with endpoints on `metrics` and `health`; shoot-flux reads the bundled
-/// manifests (no downloads here).
-fn args(name: &str, metrics: SocketAddr, health: SocketAddr) -> Vec<String> {
-    let mut args = vec![
-        "--leader-election=false".to_string(),
-        "--heartbeat-namespace=garden".into(),
-        "--log-level=debug".into(),
-        format!("--metrics-bind-address={metrics}"),
-        format!("--health-bind-address={health}"),
-    ];
-    if name.ends_with("shoot-flux") {
-        args.push(format!(
-            "--flux-manifests-dir={}",
-            shoot_flux::BUNDLED_MANIFESTS
-        ));
-        args.push("--disable-garden-workflow".into());
-    }
-    args
-}
-
-struct Started {
-    process: Process,
-    metrics: SocketAddr,
-    health: SocketAddr,
-}
-
-fn start(fixture: &Fixture, name: &str) -> Started {
-    let (metrics, health) = (free_port(), free_port());
-    let args = args(name, metrics, health);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Started {
-        process: Process::start(&binary(name), &fixture.server, &args),
-        metrics,
-        health,
-    }
-}
 
 async fn until_ready(started: &Started) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -83,7 +43,7 @@ async fn every_binary_runs_over_tls_with_a_token_and_names_the_server_when_it_is
     let fixture = Fixture::with(TestApiServer::builder().tls(true).token("s3cret-token")).await;
     assert!(fixture.server.url().starts_with("https://"));
     for name in EXTENSIONS {
-        let started = start(&fixture, name);
+        let started = start_extension(&fixture, name, &[]);
         until_ready(&started).await;
     }
     let wrong = fixture
@@ -92,8 +52,7 @@ async fn every_binary_runs_over_tls_with_a_token_and_names_the_server_when_it_is
         .replace("s3cret-token", "wrong-token");
     assert_ne!(wrong, fixture.server.kubeconfig_yaml());
     for name in EXTENSIONS {
-        let (metrics, health) = (free_port(), free_port());
-        let args = args(name, metrics, health);
+        let args = extension_args(name, free_port(), free_port());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut process = Process::start_with_kubeconfig(&binary(name), &wrong, &args);
         let status = process.wait(Duration::from_secs(15)).await;
@@ -146,7 +105,7 @@ async fn a_sentinel_secret_never_reaches_logs_events_status_or_metrics() {
     }
     let processes: Vec<Started> = EXTENSIONS
         .iter()
-        .map(|name| start(&fixture, name))
+        .map(|name| start_extension(&fixture, name, &["--log-level=debug"]))
         .collect();
     for started in &processes {
         until_ready(started).await;
