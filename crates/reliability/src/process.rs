@@ -1,11 +1,12 @@
 //! Extension binaries as processes: started, signalled, killed, their output kept.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use test_apiserver::RunningServer;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
 /// The path under which the multi-call `extensions` executable runs as extension `name`
@@ -95,27 +96,15 @@ impl Process {
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .kill_on_drop(true)
             .spawn()
             .expect("the extension binary starts");
         let output = Arc::new(Mutex::new(Vec::new()));
         let (lines, _) = watch::channel(0);
-        let streams: [Box<dyn std::io::Read + Send>; 2] = [
-            Box::new(child.stdout.take().expect("piped stdout")),
-            Box::new(child.stderr.take().expect("piped stderr")),
-        ];
-        for stream in streams {
-            let (output, lines) = (output.clone(), lines.clone());
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let n = {
-                        let mut output = output.lock().unwrap_or_else(|p| p.into_inner());
-                        output.push(line);
-                        output.len()
-                    };
-                    lines.send_replace(n);
-                }
-            });
-        }
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        tokio::spawn(collect(stdout, output.clone(), lines.clone()));
+        tokio::spawn(collect(stderr, output.clone(), lines.clone()));
         Self {
             child,
             output,
@@ -124,8 +113,8 @@ impl Process {
         }
     }
 
-    /// The process id.
-    pub fn id(&self) -> u32 {
+    /// The process id (`None` once it has been waited for).
+    pub fn id(&self) -> Option<u32> {
         self.child.id()
     }
 
@@ -156,44 +145,46 @@ impl Process {
 
     /// Sends SIGTERM (kubelet's stop).
     pub fn terminate(&self) {
-        signal(self.child.id(), "TERM");
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
     }
 
     /// Sends SIGKILL: no shutdown code runs.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
+        let _ = self.child.start_kill();
     }
 
-    /// Waits for the exit, at most `within` (off the async runtime's threads).
+    /// Waits for the exit, at most `within`.
     ///
     /// # Panics
     /// When the process is still running after `within`.
     pub async fn wait(&mut self, within: Duration) -> ExitStatus {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("waiting for the child") {
-                return status;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
+        match tokio::time::timeout(within, self.child.wait()).await {
+            Ok(status) => status.expect("waiting for the child"),
+            Err(_) => panic!(
                 "the process did not exit within {within:?}; its output:\n{}",
                 self.output().join("\n")
-            );
-            // Exit is not observable as an event without a pidfd; poll briefly.
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            ),
         }
     }
 }
 
-fn signal(pid: u32, name: &str) {
-    let _ = Command::new("kill")
-        .args([format!("-{name}"), pid.to_string()])
-        .status();
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// Appends every line of `stream` to `output`, announcing the count on `lines`.
+async fn collect(
+    stream: impl AsyncRead + Unpin,
+    output: Arc<Mutex<Vec<String>>>,
+    lines: watch::Sender<usize>,
+) {
+    let mut reader = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = reader.next_line().await {
+        let n = {
+            let mut output = output.lock().unwrap_or_else(|p| p.into_inner());
+            output.push(line);
+            output.len()
+        };
+        lines.send_replace(n);
     }
 }
