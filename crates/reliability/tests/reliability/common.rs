@@ -341,29 +341,56 @@ impl<K: ExtensionObject + kube::Resource> ObjectView for K {
     }
 }
 
-/// Waits (on a watch) until the named object reports `Succeeded`.
-pub async fn wait_succeeded<K>(api: &Api<K>, name: &str, within: Duration)
-where
+/// An extension object the scenarios can watch.
+pub trait Watched:
+    ExtensionObject
+    + kube::Resource
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + 'static
+{
+}
+
+impl<K> Watched for K where
     K: ExtensionObject
         + kube::Resource
         + Clone
         + serde::de::DeserializeOwned
         + std::fmt::Debug
         + Send
-        + 'static,
+        + 'static
 {
-    let done = kube::runtime::wait::await_condition(api.clone(), name, |o: Option<&K>| {
-        o.is_some_and(|o| o.succeeded() && !o.annotated())
+}
+
+/// Waits (on a watch) until the named object satisfies `done`, and returns it.
+///
+/// # Panics
+/// After `within`, with the object's current state.
+pub async fn wait_for<K: Watched>(
+    api: &Api<K>,
+    name: &str,
+    within: Duration,
+    done: impl Fn(&K) -> bool + Send + 'static,
+) -> K {
+    let watched = kube::runtime::wait::await_condition(api.clone(), name, move |o: Option<&K>| {
+        o.is_some_and(&done)
     });
-    match tokio::time::timeout(within, done).await {
-        Ok(result) => {
-            result.expect("watching the object");
-        }
+    match tokio::time::timeout(within, watched).await {
+        Ok(result) => result
+            .expect("watching the object")
+            .expect("the object exists"),
         Err(_) => {
             let now = api.get(name).await.ok();
-            panic!("{name} did not succeed within {within:?}: {now:?}");
+            panic!("{name} did not get there within {within:?}: {now:?}");
         }
     }
+}
+
+/// Waits (on a watch) until the named object reports `Succeeded` and no operation is requested.
+pub async fn wait_succeeded<K: Watched>(api: &Api<K>, name: &str, within: Duration) {
+    wait_for(api, name, within, |o| o.succeeded() && !o.annotated()).await;
 }
 
 /// One HTTP GET; `None` when nothing listens.

@@ -1,7 +1,9 @@
 //! Hostile objects: very large, deeply nested, binary Secret data. Each ends in `Succeeded` or in
 //! `Error` with a clear `lastError`, and the processes keep serving the objects beside them.
 
-use crate::common::{Fixture, Started, extension, http_get, osc, start_extension, wait_succeeded};
+use crate::common::{
+    Fixture, Started, Watched, extension, http_get, osc, start_extension, wait_for, wait_succeeded,
+};
 use base64::Engine;
 use gardener_api::extensions::{
     DefaultStatus, Extension, LastOperationState, OperatingSystemConfig,
@@ -26,18 +28,9 @@ fn flux_extension(name: &str, provider_config: Value) -> Extension {
 }
 
 /// Waits until the object ends in `Succeeded` or `Error`, and returns its status.
-async fn finished<K>(api: &Api<K>, name: &str) -> DefaultStatus
-where
-    K: gardener_api::extensions::ExtensionObject
-        + kube::Resource
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + 'static,
-{
-    let done = kube::runtime::wait::await_condition(api.clone(), name, |o: Option<&K>| {
-        o.and_then(|o| o.default_status())
+async fn finished<K: Watched>(api: &Api<K>, name: &str) -> DefaultStatus {
+    let object = wait_for(api, name, Duration::from_secs(60), |o: &K| {
+        o.default_status()
             .and_then(|s| s.last_operation.as_ref())
             .is_some_and(|op| {
                 matches!(
@@ -45,12 +38,8 @@ where
                     LastOperationState::Succeeded | LastOperationState::Error
                 )
             })
-    });
-    let object = tokio::time::timeout(Duration::from_secs(60), done)
-        .await
-        .unwrap_or_else(|_| panic!("{name} never finished"))
-        .expect("watching")
-        .expect("the object exists");
+    })
+    .await;
     object.default_status().cloned().expect("a status")
 }
 

@@ -3,7 +3,7 @@
 
 use crate::common::{
     Fixture, Started, binary, extension, extension_args, free_port, http_get, osc, start_extension,
-    wait_succeeded,
+    wait_for, wait_succeeded,
 };
 use base64::Engine;
 use gardener_api::extensions::{
@@ -223,17 +223,11 @@ async fn create_objects(fixture: &Fixture) {
     wait_succeeded(&extensions, "mwe", within).await;
     wait_succeeded(&extensions, "shoot-flux", within).await;
     wait_succeeded(&runtimes, "gvisor", within).await;
-    let failed = kube::runtime::wait::await_condition(
-        oscs,
-        "missing-key",
-        |o: Option<&OperatingSystemConfig>| {
-            o.and_then(|o| o.status.as_ref())
-                .and_then(|s| s.default_status.last_operation.as_ref())
-                .is_some_and(|op| op.state == LastOperationState::Error)
-        },
-    );
-    tokio::time::timeout(within, failed)
-        .await
-        .expect("the OSC with a missing key fails")
-        .unwrap();
+    wait_for(&oscs, "missing-key", within, |o: &OperatingSystemConfig| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.default_status.last_operation.as_ref())
+            .is_some_and(|op| op.state == LastOperationState::Error)
+    })
+    .await;
 }
