@@ -216,7 +216,14 @@ impl Builder {
         } else {
             ("http", None, None)
         };
-        tokio::spawn(serve_loop(listener, router, tls, state_rx));
+        let relisten = Arc::new(Mutex::new(None));
+        tokio::spawn(serve_loop(
+            listener,
+            router,
+            tls,
+            state_rx,
+            relisten.clone(),
+        ));
         Ok(RunningServer {
             url: format!("{scheme}://127.0.0.1:{}", addr.port()),
             addr,
@@ -224,6 +231,7 @@ impl Builder {
             token: self.token,
             shared,
             state: state_tx,
+            relisten,
         })
     }
 }
@@ -237,13 +245,17 @@ enum Serving {
     Stopped,
 }
 
+/// The listener [`RunningServer::come_back`] bound, handed to the serving loop.
+type Relisten = Arc<Mutex<Option<std::net::TcpListener>>>;
+
 /// Accepts connections until stopped; an outage drops the listener and every open connection,
-/// and the end of it binds the same address again.
+/// and its end takes up the listener `come_back` bound on the same address.
 async fn serve_loop(
     mut listener: TcpListener,
     router: axum::Router,
     tls: Option<Arc<rustls::ServerConfig>>,
     mut state: tokio::sync::watch::Receiver<Serving>,
+    relisten: Relisten,
 ) {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let mut connections = tokio::task::JoinSet::new();
@@ -262,9 +274,6 @@ async fn serve_loop(
             continue;
         }
         connections.abort_all();
-        let Ok(addr) = listener.local_addr() else {
-            return;
-        };
         drop(listener);
         if !matches!(
             state.wait_for(|s| *s != Serving::Down).await.map(|s| *s),
@@ -272,13 +281,10 @@ async fn serve_loop(
         ) {
             return;
         }
-        listener = match TcpListener::bind(addr).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("test-apiserver: cannot listen on {addr} again: {e}");
-                return;
-            }
+        let Some(Ok(next)) = lock(&relisten).take().map(TcpListener::from_std) else {
+            return;
         };
+        listener = next;
     }
 }
 
@@ -315,6 +321,7 @@ pub struct RunningServer {
     token: Option<String>,
     shared: Arc<Shared>,
     state: tokio::sync::watch::Sender<Serving>,
+    relisten: Relisten,
 }
 
 impl RunningServer {
@@ -567,15 +574,20 @@ impl RunningServer {
     }
 
     /// Ends an outage: the server listens on the same address again, with the same objects and
-    /// resourceVersions.
-    pub fn come_back(&self) {
-        self.state.send_if_modified(|s| {
-            let changed = *s == Serving::Down;
-            if changed {
-                *s = Serving::Up;
-            }
-            changed
-        });
+    /// resourceVersions. The address is bound before this returns, so a client connecting right
+    /// after is not refused.
+    ///
+    /// # Errors
+    /// The address cannot be bound again (something else took the port meanwhile).
+    pub fn come_back(&self) -> Result<(), Error> {
+        if *self.state.borrow() != Serving::Down {
+            return Ok(());
+        }
+        let listener = std::net::TcpListener::bind(self.addr)?;
+        listener.set_nonblocking(true)?;
+        *lock(&self.relisten) = Some(listener);
+        self.state.send_replace(Serving::Up);
+        Ok(())
     }
 
     /// How many requests a hang fault ([`FaultAction::Hang`], [`FaultAction::HangAfterCommit`])

@@ -163,7 +163,7 @@ async fn three_replicas_fail_over_on_kill_hand_over_on_term_and_stop_when_cut_of
     );
     let outage = RENEW_DEADLINE + Duration::from_secs(2);
     tokio::time::sleep(outage.saturating_sub(down.elapsed())).await;
-    fixture.server.come_back();
+    fixture.server.come_back().unwrap();
     let (_, after) = replicas.leader().await;
     let renewed = after
         .spec

@@ -104,7 +104,7 @@ async fn controllers_heartbeat_and_health_checks_recover_from_an_api_server_outa
         unready.push(down.elapsed());
     }
     tokio::time::sleep(scale.outage.saturating_sub(down.elapsed())).await;
-    fixture.server.come_back();
+    fixture.server.come_back().unwrap();
     let back = Instant::now();
     let mut ready = Vec::new();
     for health in [mwe_health, gvisor_health] {

@@ -275,7 +275,7 @@ async fn an_outage_refuses_connections_and_keeps_the_objects() {
         ),
         "{refused:?}"
     );
-    fake.come_back();
+    fake.come_back().unwrap();
     let back = api.get("w").await.unwrap();
     assert_eq!(back.metadata.resource_version, Some(rv.to_string()));
     assert_eq!(fake.resource_version(), rv);
