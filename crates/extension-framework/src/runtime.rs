@@ -452,9 +452,9 @@ impl Manager {
         let client = client::build(config, &metrics)?;
         // Flags and the config file are checked before the server: a bad config is reported as
         // such even when the server is also unreachable.
-        self.validate(&options)?;
+        let enabled = self.validate(&options)?;
         check_access(&client, server).await?;
-        let running = self.start_with(options, client, metrics).await?;
+        let running = self.start_with(options, enabled, client, metrics).await?;
         tokio::select! {
             _ = shutdown_signal() => {
                 tracing::info!("Shutdown signal received, stopping");
@@ -528,16 +528,19 @@ impl Manager {
         options: Options,
         client: Client,
     ) -> Result<RunningExtension, RunError> {
-        self.start_with(options, client, Metrics::new()).await
+        let enabled = self.validate(&options)?;
+        self.start_with(options, enabled, client, Metrics::new())
+            .await
     }
 
+    /// Starts the `enabled` controllers (as [`Manager::validate`] returned them).
     async fn start_with(
         self,
         options: Options,
+        enabled: BTreeSet<String>,
         client: Client,
         metrics: Metrics,
     ) -> Result<RunningExtension, RunError> {
-        let enabled = self.validate(&options)?;
         let (stop, stop_rx) = watch::channel(false);
         let readiness = Readiness::default();
         readiness.track_connectivity(metrics.connectivity().clone());

@@ -9,8 +9,6 @@ use std::sync::{Arc, Mutex};
 /// What the guard saw for one object.
 #[derive(Clone, Debug, Default)]
 pub struct Record {
-    /// Calls of any method that returned `Ok`.
-    pub succeeded: usize,
     /// Calls that returned an error.
     pub failed: usize,
     /// Successful calls per value of the [`ROUND_ANNOTATION`] on the object they were given.
@@ -58,7 +56,6 @@ impl Guard {
         state.running.remove(key);
         let record = state.records.entry(key.to_string()).or_default();
         if ok {
-            record.succeeded += 1;
             let round = object.annotations().get(ROUND_ANNOTATION);
             *record
                 .rounds

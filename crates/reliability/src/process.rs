@@ -113,11 +113,6 @@ impl Process {
         }
     }
 
-    /// The process id (`None` once it has been waited for).
-    pub fn id(&self) -> Option<u32> {
-        self.child.id()
-    }
-
     /// Every line written so far, stdout and stderr interleaved as read.
     pub fn output(&self) -> Vec<String> {
         self.output

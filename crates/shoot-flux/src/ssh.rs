@@ -142,8 +142,8 @@ pub fn generate_deploy_key() -> Result<DeployKey, HostKeyError> {
 /// The public key in SSH wire format: `string "ssh-ed25519", string key`.
 fn ed25519_blob(public_key: &[u8]) -> Vec<u8> {
     let mut blob = Vec::with_capacity(51);
-    keyscan::string(&mut blob, b"ssh-ed25519");
-    keyscan::string(&mut blob, public_key);
+    keyscan::put_string(&mut blob, b"ssh-ed25519");
+    keyscan::put_string(&mut blob, public_key);
     blob
 }
 
@@ -153,26 +153,26 @@ fn openssh_private_key(seed: &[u8; 32], public_key: &[u8], check: [u8; 4]) -> St
     let mut private = Vec::with_capacity(160);
     private.extend_from_slice(&check);
     private.extend_from_slice(&check);
-    keyscan::string(&mut private, b"ssh-ed25519");
-    keyscan::string(&mut private, public_key);
+    keyscan::put_string(&mut private, b"ssh-ed25519");
+    keyscan::put_string(&mut private, public_key);
     let mut secret = Vec::with_capacity(64);
     secret.extend_from_slice(seed);
     secret.extend_from_slice(public_key);
-    keyscan::string(&mut private, &secret);
+    keyscan::put_string(&mut private, &secret);
     secret.fill(0);
-    keyscan::string(&mut private, b"");
+    keyscan::put_string(&mut private, b"");
     let mut pad = 1u8;
     while private.len() % 8 != 0 {
         private.push(pad);
         pad += 1;
     }
     let mut key = b"openssh-key-v1\0".to_vec();
-    keyscan::string(&mut key, b"none");
-    keyscan::string(&mut key, b"none");
-    keyscan::string(&mut key, b"");
+    keyscan::put_string(&mut key, b"none");
+    keyscan::put_string(&mut key, b"none");
+    keyscan::put_string(&mut key, b"");
     key.extend_from_slice(&1u32.to_be_bytes());
-    keyscan::string(&mut key, &ed25519_blob(public_key));
-    keyscan::string(&mut key, &private);
+    keyscan::put_string(&mut key, &ed25519_blob(public_key));
+    keyscan::put_string(&mut key, &private);
     private.fill(0);
     let encoded = base64::engine::general_purpose::STANDARD.encode(&key);
     key.fill(0);

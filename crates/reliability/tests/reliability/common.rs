@@ -235,10 +235,8 @@ impl Kinds {
             }
         };
         let result = tokio::time::timeout(within, async {
-            let ext = store_of(self.extensions.clone());
-            let osc = store_of(self.oscs.clone());
-            let (mut ext_store, mut ext_events) = ext;
-            let (mut osc_store, mut osc_events) = osc;
+            let (ext_store, mut ext_events) = store_of(self.extensions.clone());
+            let (osc_store, mut osc_events) = store_of(self.oscs.clone());
             loop {
                 let check = done(guard);
                 let pending = ext_store
@@ -260,7 +258,6 @@ impl Kinds {
                     _ = ext_events.next() => {}
                     _ = osc_events.next() => {}
                 }
-                let _ = (&mut ext_store, &mut osc_store);
             }
         })
         .await;

@@ -18,10 +18,11 @@ fn nested(depth: usize) -> Value {
     (0..depth).fold(json!("leaf"), |inner, _| json!({ "a": inner }))
 }
 
-fn flux_extension(name: &str, provider_config: Value) -> Extension {
+/// shoot-flux's Extension (one per shoot namespace, named after the extension).
+fn flux_extension(provider_config: Value) -> Extension {
     serde_json::from_value(json!({
         "apiVersion": "extensions.gardener.cloud/v1alpha1", "kind": "Extension",
-        "metadata": {"name": name, "namespace": NS, "annotations": {"gardener.cloud/operation": "reconcile"}},
+        "metadata": {"name": "shoot-flux", "namespace": NS, "annotations": {"gardener.cloud/operation": "reconcile"}},
         "spec": {"type": "shoot-flux", "providerConfig": provider_config}
     }))
     .expect("a valid Extension")
@@ -94,8 +95,7 @@ async fn hostile_objects_fail_clearly_and_the_rest_keeps_reconciling() {
     let oscs: Api<OperatingSystemConfig> = Api::namespaced(fixture.client.clone(), NS);
 
     // Deep: 100 levels (the JSON decoders of kube-rs and of the test API server stop at 128).
-    let mut deep = flux_extension("deep", nested(100));
-    deep.metadata.name = Some("shoot-flux".into());
+    let deep = flux_extension(nested(100));
     extensions.create(&pp, &deep).await.unwrap();
     let status = finished(&extensions, "shoot-flux").await;
     assert_eq!(

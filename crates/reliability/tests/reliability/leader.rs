@@ -52,6 +52,12 @@ impl<'a> Replicas<'a> {
         self.running.insert(name, process);
     }
 
+    /// Waits for replica `name` to exit (as kubelet would see it) and forgets it.
+    async fn exited(&mut self, name: &str) -> std::process::ExitStatus {
+        let mut process = self.running.remove(name).expect("a running replica");
+        process.wait(Duration::from_secs(5)).await
+    }
+
     /// The replica holding the lease (identities are `<HOSTNAME>_<random>`).
     async fn leader(&self) -> (String, Lease) {
         let leases: Api<Lease> = Api::namespaced(self.fixture.client.clone(), "garden");
@@ -128,12 +134,7 @@ async fn three_replicas_fail_over_on_kill_hand_over_on_term_and_stop_when_cut_of
         took <= Duration::from_secs(1),
         "hand-over took {took:?} after SIGTERM"
     );
-    let status = replicas
-        .running
-        .get_mut(&leader)
-        .unwrap()
-        .wait(Duration::from_secs(5))
-        .await;
+    let status = replicas.exited(&leader).await;
     assert!(
         status.success(),
         "a terminated leader exits cleanly: {status}"
@@ -144,7 +145,6 @@ async fn three_replicas_fail_over_on_kill_hand_over_on_term_and_stop_when_cut_of
         .unwrap();
     wait_succeeded(&extensions, "after-term", Duration::from_secs(5)).await;
     println!("leader election: SIGTERM of {leader}: {successor} leads after {took:?}");
-    replicas.running.remove(&leader);
     replicas.add();
 
     // The API server goes away for longer than the renew deadline.
@@ -181,12 +181,7 @@ async fn three_replicas_fail_over_on_kill_hand_over_on_term_and_stop_when_cut_of
         "the leader stopped {:?} after its last renewal, not before the lease could expire",
         stopped_at.duration_since(renewed).unwrap_or_default()
     );
-    let status = replicas
-        .running
-        .get_mut(&leader)
-        .unwrap()
-        .wait(Duration::from_secs(5))
-        .await;
+    let status = replicas.exited(&leader).await;
     assert!(
         !status.success(),
         "losing the lease ends the process with an error"

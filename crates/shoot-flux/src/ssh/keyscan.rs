@@ -218,7 +218,9 @@ async fn read_packet(
     Ok(payload)
 }
 
-fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
+/// Appends `bytes` as an SSH wire string (length, then bytes); the parent's key encodings use it
+/// too.
+pub(super) fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
     out.extend_from_slice(bytes);
 }
@@ -253,11 +255,6 @@ pub fn key_type(blob: &[u8]) -> Option<&str> {
         .string()
         .ok()
         .and_then(|t| std::str::from_utf8(t).ok())
-}
-
-/// Appends `bytes` as an SSH wire string (length, then bytes), for the parent's key encodings.
-pub(super) fn string(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_string(out, bytes);
 }
 
 #[cfg(test)]
