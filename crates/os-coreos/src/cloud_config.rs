@@ -4,16 +4,17 @@
 use crate::nodes;
 use crate::yaml_v2::{self, Node};
 use gardener_api::extensions::{OperatingSystemConfig, OperatingSystemConfigPurpose};
+use std::borrow::Cow;
 
-/// A file with its resolved bytes.
+/// A file with its resolved bytes, borrowed from the OSC where they need no decoding.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CloudConfigFile {
+pub struct CloudConfigFile<'a> {
     /// Path on the node.
-    pub path: String,
+    pub path: &'a str,
     /// Mode, if the OSC set one (rendered without a leading zero, default 644).
     pub permissions: Option<u32>,
     /// The content.
-    pub bytes: Vec<u8>,
+    pub bytes: Cow<'a, [u8]>,
     /// Write the text as it is instead of base64 (`transmitUnencoded`).
     pub unencoded: bool,
 }
@@ -31,16 +32,16 @@ pub struct CloudConfig {
     pub command: Option<String>,
 }
 
-fn s(v: &str) -> Node {
+fn s(v: &str) -> Node<'_> {
     Node::Str(v.into())
 }
 
-fn unit(
-    name: &str,
-    command: Option<&str>,
+fn unit<'a>(
+    name: &'a str,
+    command: Option<&'a str>,
     enable: bool,
-    content: Option<&str>,
-) -> Vec<(&'static str, Node)> {
+    content: Option<&'a str>,
+) -> Vec<(&'static str, Node<'a>)> {
     let mut fields = vec![("name", s(name))];
     if enable {
         fields.push(("enable", Node::Bool(true)));
@@ -54,7 +55,7 @@ fn unit(
     fields
 }
 
-fn plain_file(path: &str, permissions: &str, content: &str) -> Node {
+fn plain_file<'a>(path: &'a str, permissions: &'a str, content: &'a str) -> Node<'a> {
     Node::Map(vec![
         ("content", s(content)),
         ("path", s(path)),
@@ -67,8 +68,14 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Room for the user data: the files' base64 and the fixed units and scripts around them.
+fn output_estimate(files: &[CloudConfigFile<'_>]) -> usize {
+    let contents: usize = files.iter().map(|f| f.bytes.len() / 3 * 4 + 128).sum();
+    contents + 8192
+}
+
 /// The cloud-config of `osc` with its files' contents resolved.
-pub fn render(osc: &OperatingSystemConfig, files: &[CloudConfigFile]) -> CloudConfig {
+pub fn render(osc: &OperatingSystemConfig, files: &[CloudConfigFile<'_>]) -> CloudConfig {
     let spec = &osc.spec;
     let provision = spec.purpose == OperatingSystemConfigPurpose::Provision;
     let mut units = vec![
@@ -111,7 +118,10 @@ pub fn render(osc: &OperatingSystemConfig, files: &[CloudConfigFile]) -> CloudCo
     if spec.purpose == OperatingSystemConfigPurpose::Reconcile {
         write_files.push(Node::Map(vec![
             ("encoding", s("b64")),
-            ("content", s(&b64(nodes::SCTP_CONTENT.as_bytes()))),
+            (
+                "content",
+                Node::Str(b64(nodes::SCTP_CONTENT.as_bytes()).into()),
+            ),
             ("owner", s("root")),
             ("path", s(nodes::SCTP_PATH)),
             ("permissions", s("0644")),
@@ -119,16 +129,15 @@ pub fn render(osc: &OperatingSystemConfig, files: &[CloudConfigFile]) -> CloudCo
     }
     for f in files {
         let permissions = format!("{:o}", f.permissions.unwrap_or(0o644));
-        let text = String::from_utf8_lossy(&f.bytes);
         let mut fields = Vec::new();
         if f.unencoded {
-            fields.push(("content", s(&text)));
+            fields.push(("content", Node::Str(String::from_utf8_lossy(&f.bytes))));
         } else {
             fields.push(("encoding", s("b64")));
-            fields.push(("content", s(&b64(&f.bytes))));
+            fields.push(("content", Node::Str(b64(&f.bytes).into())));
         }
-        fields.push(("path", s(&f.path)));
-        fields.push(("permissions", s(&permissions)));
+        fields.push(("path", s(f.path)));
+        fields.push(("permissions", Node::Str(permissions.into())));
         write_files.push(Node::Map(fields));
     }
     let containerd = spec
@@ -177,9 +186,11 @@ pub fn render(osc: &OperatingSystemConfig, files: &[CloudConfigFile]) -> CloudCo
         ),
         ("write_files", Node::Seq(write_files)),
     ];
-    let user_data = format!("#cloud-config\n\n{}", yaml_v2::to_string(&document)).into_bytes();
+    let mut user_data = String::with_capacity(output_estimate(files));
+    user_data.push_str("#cloud-config\n\n");
+    yaml_v2::write(&mut user_data, &document);
     CloudConfig {
-        user_data,
+        user_data: user_data.into_bytes(),
         units: unit_names,
         files: spec
             .files

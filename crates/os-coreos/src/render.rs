@@ -11,6 +11,7 @@ use gardener_api::extensions::{
     DropIn, ErrorCode, File, FileContent, FileContentInline, OperatingSystemConfig,
     OperatingSystemConfigPurpose, Unit, UnitCommand,
 };
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Secret data by Secret name, then key: what `secretRef` file contents read.
@@ -34,11 +35,18 @@ pub fn referenced_secrets(osc: &OperatingSystemConfig) -> Vec<String> {
     names
 }
 
-fn content(file: &File, secrets: &SecretData) -> Result<Content, Error> {
+/// A file's content as the OSC holds it, borrowed.
+enum ContentRef<'a> {
+    Plain(&'a str),
+    Base64(&'a str),
+    Bytes(&'a [u8]),
+}
+
+fn content_ref<'a>(file: &'a File, secrets: &'a SecretData) -> Result<ContentRef<'a>, Error> {
     if let Some(inline) = &file.content.inline {
         return match inline.encoding.as_str() {
-            "b64" | "base64" => Ok(Content::Base64(inline.data.clone())),
-            "" => Ok(Content::Plain(inline.data.clone())),
+            "b64" | "base64" => Ok(ContentRef::Base64(&inline.data)),
+            "" => Ok(ContentRef::Plain(&inline.data)),
             other => Err(config_problem(format!(
                 "failed to get content for file {}: unsupported encoding {other:?}",
                 file.path
@@ -54,7 +62,7 @@ fn content(file: &File, secrets: &SecretData) -> Result<Content, Error> {
         })?;
         return data
             .get(&reference.data_key)
-            .map(|bytes| Content::Bytes(bytes.clone()))
+            .map(|bytes| ContentRef::Bytes(bytes))
             .ok_or_else(|| {
                 config_problem(format!(
                     "failed to get content for file {}: key {:?} not found in secret {:?}",
@@ -66,6 +74,14 @@ fn content(file: &File, secrets: &SecretData) -> Result<Content, Error> {
         "failed to get content for file {0}: file {0:?} has neither inline nor secret content",
         file.path
     )))
+}
+
+fn content(file: &File, secrets: &SecretData) -> Result<Content, Error> {
+    Ok(match content_ref(file, secrets)? {
+        ContentRef::Plain(text) => Content::Plain(text.to_owned()),
+        ContentRef::Base64(b64) => Content::Base64(b64.to_owned()),
+        ContentRef::Bytes(bytes) => Content::Bytes(bytes.to_vec()),
+    })
 }
 
 fn provision(
@@ -209,30 +225,32 @@ pub fn extension_units_and_files(
 }
 
 /// The files with their bytes, for cloud-config (which decodes and re-encodes every file).
-fn cloud_config_files(
-    osc: &OperatingSystemConfig,
-    secrets: &SecretData,
-) -> Result<Vec<CloudConfigFile>, Error> {
+fn cloud_config_files<'a>(
+    osc: &'a OperatingSystemConfig,
+    secrets: &'a SecretData,
+) -> Result<Vec<CloudConfigFile<'a>>, Error> {
     use base64::Engine;
     osc.spec
         .files
         .iter()
         .flatten()
         .map(|f| {
-            let bytes = match content(f, secrets)? {
-                Content::Plain(text) => text.into_bytes(),
-                Content::Bytes(bytes) => bytes,
-                Content::Base64(b64) => base64::engine::general_purpose::STANDARD
-                    .decode(b64.trim())
-                    .map_err(|e| {
-                        config_problem(format!(
-                            "failed to get content for file {}: invalid base64: {e}",
-                            f.path
-                        ))
-                    })?,
+            let bytes = match content_ref(f, secrets)? {
+                ContentRef::Plain(text) => Cow::Borrowed(text.as_bytes()),
+                ContentRef::Bytes(bytes) => Cow::Borrowed(bytes),
+                ContentRef::Base64(b64) => Cow::Owned(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64.trim())
+                        .map_err(|e| {
+                            config_problem(format!(
+                                "failed to get content for file {}: invalid base64: {e}",
+                                f.path
+                            ))
+                        })?,
+                ),
             };
             Ok(CloudConfigFile {
-                path: f.path.clone(),
+                path: &f.path,
                 permissions: f.permissions,
                 bytes,
                 unencoded: f.content.transmit_unencoded == Some(true),

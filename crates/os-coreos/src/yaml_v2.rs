@@ -3,32 +3,44 @@
 //! strings that YAML 1.1 would read as something else (`"off"`, `"644"`, `"0644"`) double-quoted.
 //! coreos-cloudinit reads what the original os-coreos wrote; this keeps the bytes.
 
-/// A YAML node.
+use std::borrow::Cow;
+
+/// A YAML node; strings borrow from the OSC where they can (unit contents are written as they are).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Node {
+pub enum Node<'a> {
     /// A mapping, in key order.
-    Map(Vec<(&'static str, Node)>),
+    Map(Vec<(&'static str, Node<'a>)>),
     /// A sequence.
-    Seq(Vec<Node>),
+    Seq(Vec<Node<'a>>),
     /// A string.
-    Str(String),
+    Str(Cow<'a, str>),
     /// A boolean.
     Bool(bool),
 }
 
+/// Appends the document as yaml.v2 writes it to `out`.
+pub fn write(out: &mut String, root: &[(&'static str, Node<'_>)]) {
+    map(out, root, 0, false);
+}
+
 /// The document as yaml.v2 writes it.
-pub fn to_string(root: &[(&'static str, Node)]) -> String {
+pub fn to_string(root: &[(&'static str, Node<'_>)]) -> String {
     let mut out = String::new();
-    map(&mut out, root, 0, false);
+    write(&mut out, root);
     out
 }
 
-fn pad(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+fn pad(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                ";
+    while n > 0 {
+        let chunk = n.min(SPACES.len());
+        out.push_str(&SPACES[..chunk]);
+        n -= chunk;
+    }
 }
 
 /// Writes mapping entries at `indent`; the first one continues the current line when `inline`.
-fn map(out: &mut String, entries: &[(&'static str, Node)], indent: usize, inline: bool) {
+fn map(out: &mut String, entries: &[(&'static str, Node<'_>)], indent: usize, inline: bool) {
     for (i, (key, value)) in entries.iter().enumerate() {
         if !(inline && i == 0) {
             pad(out, indent);
@@ -52,7 +64,7 @@ fn map(out: &mut String, entries: &[(&'static str, Node)], indent: usize, inline
     }
 }
 
-fn seq(out: &mut String, items: &[Node], indent: usize) {
+fn seq(out: &mut String, items: &[Node<'_>], indent: usize) {
     for item in items {
         pad(out, indent);
         out.push_str("- ");
@@ -67,7 +79,7 @@ fn seq(out: &mut String, items: &[Node], indent: usize) {
     }
 }
 
-fn scalar(out: &mut String, node: &Node, indent: usize) {
+fn scalar(out: &mut String, node: &Node<'_>, indent: usize) {
     match node {
         Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Node::Str(s) => string(out, s, indent),
@@ -77,13 +89,20 @@ fn scalar(out: &mut String, node: &Node, indent: usize) {
 }
 
 fn string(out: &mut String, s: &str, indent: usize) {
-    if s.chars().any(|c| !printable(c)) {
+    if !all_printable(s) {
         // yaml.v2's "special characters": only the double-quoted style can carry them.
         double_quoted(out, s);
-    } else if s.contains('\n') && literal_allowed(s) {
+        return;
+    }
+    // Printable text has no control characters besides line breaks.
+    let multi_line = s.contains('\n');
+    if multi_line && literal_allowed(s) {
         literal(out, s, indent);
-    } else if resolves_to_non_string(s) || !plain_allowed(s) {
-        if single_quote_allowed(s) && !resolves_to_non_string(s) {
+        return;
+    }
+    let non_string = resolves_to_non_string(s);
+    if non_string || multi_line || !plain_allowed(s) {
+        if !non_string && !multi_line && single_quote_allowed(s) {
             out.push('\'');
             out.push_str(&s.replace('\'', "''"));
             out.push('\'');
@@ -93,6 +112,38 @@ fn string(out: &mut String, s: &str, indent: usize) {
     } else {
         out.push_str(s);
     }
+}
+
+/// Whether every character is [`printable`]. ASCII text (nearly all of it: scripts, units, base64)
+/// is checked eight bytes at a time, as this check reads every byte of the user data.
+fn all_printable(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let mut words = bytes.chunks_exact(8);
+    let ascii = words.by_ref().all(|w| {
+        printable_ascii_word(u64::from_le_bytes([
+            w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+        ]))
+    }) && words
+        .remainder()
+        .iter()
+        .all(|&b| b == b'\n' || (0x20..0x7f).contains(&b));
+    ascii || (!s.is_ascii() && s.chars().all(printable))
+}
+
+/// Whether eight bytes are all printable ASCII or line feeds. With every byte's top bit set before
+/// a subtraction, no borrow crosses into the next byte, so each byte's top bit answers for it alone.
+fn printable_ascii_word(x: u64) -> bool {
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    const fn splat(b: u8) -> u64 {
+        u64::from_ne_bytes([b; 8])
+    }
+    if x & TOP != 0 {
+        return false;
+    }
+    let at_least_space = ((x | TOP) - splat(0x20)) & TOP;
+    let not_del = (((x ^ splat(0x7f)) | TOP) - splat(0x01)) & TOP;
+    let line_feed = !(((x ^ splat(b'\n')) | TOP) - splat(0x01)) & TOP;
+    (at_least_space & not_del) | line_feed == TOP
 }
 
 /// yaml.v2's `is_printable`: what its emitter writes unescaped. Tabs, other controls, DEL, the C1
@@ -115,21 +166,26 @@ fn literal(out: &mut String, s: &str, indent: usize) {
         1 => {}
         _ => out.push('+'),
     }
-    for line in s.trim_end_matches('\n').split('\n') {
+    // Lines found with memchr's vectorised search: this loop reads every byte of scripts and units.
+    let body = s.trim_end_matches('\n');
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', body.as_bytes()).chain([body.len()]) {
+        let line = &body[start..end];
         out.push('\n');
         if !line.is_empty() {
             pad(out, indent + 2);
             out.push_str(line);
         }
+        start = end + 1;
     }
     for _ in 1..trailing {
         out.push('\n');
     }
 }
 
-/// Only called for printable text (no tabs or other controls).
+/// Only called for printable text (no tabs or other controls): no line may end with a space.
 fn literal_allowed(s: &str) -> bool {
-    s.split('\n').all(|line| !line.ends_with(' '))
+    !s.contains(" \n") && !s.ends_with(' ')
 }
 
 /// yaml.v2's double-quoted scalar (without its folding of lines beyond 80 columns): breaks, quotes,
@@ -175,11 +231,12 @@ fn double_quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Only called for printable single-line text (no control characters).
 fn single_quote_allowed(s: &str) -> bool {
-    !s.is_empty() && !s.starts_with(' ') && !s.ends_with(' ') && !s.chars().any(char::is_control)
+    !s.is_empty() && !s.starts_with(' ') && !s.ends_with(' ')
 }
 
-/// yaml.v2's emitter analysis for block plain scalars.
+/// yaml.v2's emitter analysis for block plain scalars; only called for printable single-line text.
 fn plain_allowed(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
@@ -191,22 +248,67 @@ fn plain_allowed(s: &str) -> bool {
     if "-?:".contains(first) && followed_by_blank(0) {
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.chars().any(char::is_control) {
-        return false;
-    }
-    true
+    // Both pairs need a space; base64 has none, and a single-byte search is fast.
+    let pairs = s.contains(' ') && (s.contains(": ") || s.contains(" #"));
+    !(pairs || s.ends_with(':'))
 }
 
 /// Whether YAML 1.1 (as yaml.v2 resolves plain scalars) reads `s` as null, a bool, a number or a
 /// timestamp: such strings must be quoted to stay strings.
 fn resolves_to_non_string(s: &str) -> bool {
-    const SPECIAL: &[&str] = &[
-        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
-        "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
-        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
-        ".NaN", ".NAN", "<<",
-    ];
-    SPECIAL.contains(&s) || is_int(s) || is_float(s) || is_base60(s) || is_timestamp(s)
+    match s.as_bytes().first() {
+        // Numbers, base-60 values and timestamps start with a digit, a sign or a dot.
+        Some(b'0'..=b'9' | b'+' | b'-' | b'.') => {
+            special_word(s) || is_int(s) || is_float(s) || is_base60(s) || is_timestamp(s)
+        }
+        _ => special_word(s),
+    }
+}
+
+/// YAML 1.1's null, bool, infinity and not-a-number words, and the merge key.
+fn special_word(s: &str) -> bool {
+    matches!(
+        s,
+        "" | "~"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "y"
+            | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+            | ".inf"
+            | ".Inf"
+            | ".INF"
+            | "+.inf"
+            | "+.Inf"
+            | "+.INF"
+            | "-.inf"
+            | "-.Inf"
+            | "-.INF"
+            | ".nan"
+            | ".NaN"
+            | ".NAN"
+            | "<<"
+    )
 }
 
 fn digits(s: &str, radix: u32) -> bool {
@@ -275,7 +377,7 @@ fn is_timestamp(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn s(v: &str) -> Node {
+    fn s(v: &str) -> Node<'_> {
         Node::Str(v.into())
     }
 
@@ -314,6 +416,28 @@ mod tests {
             to_string(&doc),
             "coreos:\n  update:\n    reboot_strategy: \"off\"\n  units:\n  - name: a.service\n    mask: true\n    drop_ins:\n    - name: x.conf\n      content: |-\n        [Service]\n        A=1\nwrite_files:\n- content: |\n    a\n    b\n  permissions: \"644\"\n"
         );
+    }
+
+    #[test]
+    fn printable_words_agree_with_printable() {
+        // Every byte value at every position of a word, beside printable neighbours.
+        for b in 0..=0x7fu8 {
+            for at in 0..8 {
+                let mut word = *b"abc: #\n~";
+                word[at] = b;
+                let text = std::str::from_utf8(&word).unwrap();
+                let want = text.chars().all(printable);
+                assert_eq!(
+                    printable_ascii_word(u64::from_le_bytes(word)),
+                    want,
+                    "{word:?}"
+                );
+                assert_eq!(all_printable(text), want, "{text:?}");
+            }
+        }
+        assert!(all_printable("0123456789abcdef\nline two é"));
+        assert!(!all_printable("0123456789abcdef\tline two"));
+        assert!(!all_printable("0123456789abcdef\u{85}"));
     }
 
     #[test]
