@@ -237,7 +237,7 @@ fn render_and_sizes(out: &mut String, results: &Value) {
     let _ = writeln!(
         out,
         "## Render\n\nCriterion's times and dhat's allocations, per call (`cargo bench -p bench \
-         --bench allocations`). Upstream's Go cloud-config renderer: about {} allocations for the \
+         --bench render`, `--bench allocations`), built with the release profile. Upstream's Go cloud-config renderer: about {} allocations for the \
          typical OSC, {:.1} MB allocated for the large one.\n\n| benchmark | median µs | mean µs | \
          allocations | bytes allocated |\n|---|---|---|---|---|",
         GO_RENDER_ALLOCATIONS_TYPICAL,
