@@ -96,9 +96,12 @@ impl Extension {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
                 .with_context(|| format!("{name} in /proc/<pid>/status"))
         };
+        let exe = std::fs::read_link(format!("/proc/{}/exe", self.pid()))?;
+        let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", self.pid()))?;
         Ok(Memory {
             rss_kib: field("VmRSS:")?,
             hwm_kib: field("VmHWM:")?,
+            shared_libraries_kib: shared_libraries_kib(&smaps, &exe),
         })
     }
 
@@ -130,6 +133,30 @@ pub struct Memory {
     pub rss_kib: u64,
     /// VmHWM: the peak.
     pub hwm_kib: u64,
+    /// Of VmRSS, the pages of shared libraries (libc, libm, the loader): the dynamically linked
+    /// build measured here maps them, the statically linked images do not.
+    pub shared_libraries_kib: u64,
+}
+
+/// The resident KiB of file mappings other than the executable itself, from `/proc/<pid>/smaps`.
+fn shared_libraries_kib(smaps: &str, exe: &Path) -> u64 {
+    let mut library = false;
+    let mut total = 0;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // A mapping's header: address range, permissions, offset, device, inode[, path].
+        if fields.len() >= 5 && fields[0].contains('-') && !fields[0].ends_with(':') {
+            library = fields
+                .get(5)
+                .is_some_and(|path| path.starts_with('/') && Path::new(path) != exe);
+        } else if library && fields.first() == Some(&"Rss:") {
+            total += fields
+                .get(1)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    total
 }
 
 fn free_port() -> Result<u16> {
@@ -249,4 +276,27 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
     sorted.sort_by(f64::total_cmp);
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_libraries_are_the_file_mappings_besides_the_executable() {
+        let smaps = "\
+55e0-55f0 r-xp 00000000 08:01 12 /bin/ext
+Rss:                4676 kB
+7f00-7f10 r-xp 00000000 08:01 13 /usr/lib/x86_64-linux-gnu/libc.so.6
+Rss:                1088 kB
+Anonymous:             0 kB
+7f20-7f30 rw-p 00000000 00:00 0 
+Rss:                 180 kB
+7f40-7f50 r--p 00000000 08:01 14 /usr/lib/x86_64-linux-gnu/libm.so.6
+Rss:                 128 kB
+7ffc-7ffd rw-p 00000000 00:00 0                          [stack]
+Rss:                 180 kB
+";
+        assert_eq!(shared_libraries_kib(smaps, Path::new("/bin/ext")), 1216);
+    }
 }

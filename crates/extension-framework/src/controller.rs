@@ -2,17 +2,17 @@
 //! controller-runtime's backoff, the 3-minute deadline, panic containment and metrics.
 
 use crate::Error;
-use crate::cache::SeedCache;
 use crate::kind::ExtensionKind;
 use crate::metrics::ControllerMetrics;
 use crate::predicate::{EventFilter, Mode};
 use crate::reconciler::{Outcome, Reconciler};
+use crate::shared_watch::Leader;
 use futures::{FutureExt, StreamExt};
 use gardener_api::extensions::ExtensionClass;
+use kube::ResourceExt;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
-use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, ResourceExt};
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -181,15 +181,20 @@ fn error_policy<K: ExtensionKind>(
 /// Cluster changes enqueue nothing, also with `--ignore-operation-annotation`: in Go the Cluster
 /// watch's events pass the predicates as generic events, which `ShootNotFailedPredicate` rejects.
 pub(crate) async fn run<K: ExtensionKind>(
-    client: Client,
-    cache: SeedCache,
+    watch: Leader<K>,
     reconciler: Reconciler<K>,
     settings: ControllerSettings,
     metrics: ControllerMetrics,
     synced: watch::Sender<bool>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let (reader, writer) = reflector::store::<K>();
+    // The kind's watch: shared with the health checks when this controller leads it.
+    let Leader {
+        reader,
+        writer,
+        publisher,
+    } = watch;
+    let (client, cache) = (reconciler.client().clone(), reconciler.cache().clone());
     let mode = if settings.ignore_operation_annotation {
         Mode::GenerationChanged
     } else {
@@ -214,6 +219,16 @@ pub(crate) async fn run<K: ExtensionKind>(
         let (filter, shared) = (filter.clone(), shared.clone());
         crate::watch::objects::<K>(client, watcher::Config::default(), settings.name.clone())
             .reflect(writer)
+            .inspect(move |event| {
+                if let Ok(
+                    watcher::Event::Apply(o)
+                    | watcher::Event::InitApply(o)
+                    | watcher::Event::Delete(o),
+                ) = event
+                {
+                    publisher.publish(o);
+                }
+            })
             .filter_map(move |event| {
                 let (cache, filter, shared, synced) = (
                     cache.clone(),

@@ -121,6 +121,7 @@ pub mod referenced;
 pub mod registry;
 pub mod runtime;
 pub mod server;
+mod shared_watch;
 mod watch;
 
 pub use operation::Operation;

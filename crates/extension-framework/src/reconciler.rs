@@ -61,6 +61,18 @@ pub struct Reconciler<K: ExtensionKind> {
     pub(crate) own_writes: Option<Arc<OwnWrites>>,
 }
 
+impl<K: ExtensionKind> Reconciler<K> {
+    /// The seed client it reconciles with.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The process's seed cache (Namespaces, Clusters).
+    pub(crate) fn cache(&self) -> &SeedCache {
+        &self.cache
+    }
+}
+
 fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }

@@ -12,6 +12,8 @@ use crate::metrics::Metrics;
 use crate::options::{BindAddress, Options};
 use crate::reconciler::{Reconciler, ReconcilerConfig};
 use crate::server::{self, Readiness};
+use crate::shared_watch::Leader;
+pub use crate::shared_watch::SharedWatches;
 use async_trait::async_trait;
 use gardener_api::extensions::{ContainerRuntime, Extension, OperatingSystemConfig};
 use kube::Client;
@@ -104,6 +106,8 @@ pub struct RunEnv {
     pub options: Options,
     /// Parallel reconciles for this controller.
     pub concurrency: usize,
+    /// The kinds' watches the controllers share (one per kind, as controller-runtime's informers).
+    pub watches: SharedWatches,
 }
 
 /// A controller the manager can run.
@@ -119,6 +123,9 @@ pub trait Runnable: Send + Sync + 'static {
     fn serves(&self) -> Option<(&'static str, Vec<String>)> {
         None
     }
+    /// Takes its part of the watches it shares with other controllers. Called for every enabled
+    /// controller before any of them runs, so that all parts exist before the first event.
+    fn register(&mut self, _watches: &SharedWatches) {}
     /// Runs until `stop` turns true.
     async fn run(self: Box<Self>, env: RunEnv, stop: watch::Receiver<bool>);
 }
@@ -132,6 +139,8 @@ pub struct Registration<K: ExtensionKind> {
     finalizer_suffix: String,
     resync: Duration,
     timeout: Duration,
+    /// The kind's shared watch, when this controller leads it.
+    watch: Option<Leader<K>>,
 }
 
 impl<K: ExtensionKind> Registration<K> {
@@ -146,6 +155,7 @@ impl<K: ExtensionKind> Registration<K> {
             finalizer_suffix: type_.into(),
             resync: Duration::ZERO,
             timeout: RECONCILE_TIMEOUT,
+            watch: None,
         }
     }
 
@@ -201,6 +211,10 @@ impl<K: ExtensionKind> Runnable for Registration<K> {
         Some((K::KIND, self.types.clone()))
     }
 
+    fn register(&mut self, watches: &SharedWatches) {
+        self.watch = watches.lead::<K>();
+    }
+
     async fn run(self: Box<Self>, env: RunEnv, stop: watch::Receiver<bool>) {
         let metrics = env.metrics.controller(&self.name, env.concurrency);
         let config = ReconcilerConfig {
@@ -225,10 +239,8 @@ impl<K: ExtensionKind> Runnable for Registration<K> {
         };
         let (synced, synced_rx) = watch::channel(false);
         env.readiness.track(synced_rx);
-        controller::run(
-            env.client, env.cache, reconciler, settings, metrics, synced, stop,
-        )
-        .await;
+        let watch = self.watch.unwrap_or_else(Leader::alone);
+        controller::run(watch, reconciler, settings, metrics, synced, stop).await;
     }
 }
 
@@ -598,11 +610,15 @@ impl Manager {
                 Duration::from_secs(u64::from(options.heartbeat_renew_interval_seconds)),
             )
         });
-        let controllers: Vec<Box<dyn Runnable>> = self
+        let mut controllers: Vec<Box<dyn Runnable>> = self
             .controllers
             .into_iter()
             .filter(|c| enabled.contains(c.name()))
             .collect();
+        let watches = SharedWatches::default();
+        for controller in &mut controllers {
+            controller.register(&watches);
+        }
         let cache = SeedCache::start(client.clone(), stop_rx.clone());
         readiness.track_cache(cache.clone());
         let env = RunEnv {
@@ -612,6 +628,7 @@ impl Manager {
             readiness: readiness.clone(),
             options: options.clone(),
             concurrency: 0,
+            watches,
         };
         let concurrency = self.concurrency;
         let name = self.name;

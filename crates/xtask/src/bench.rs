@@ -49,13 +49,7 @@ fn merge(into: &mut Value, from: Value) {
 
 /// Criterion's settings for the render benchmarks: microsecond-scale cases need no more than
 /// this for intervals of a few percent, and nine cases at the defaults (3 s + 5 s) took 75 s.
-const CRITERION_ARGS: [&str; 5] = [
-    "--bench",
-    "--warm-up-time",
-    "1",
-    "--measurement-time",
-    "3",
-];
+const CRITERION_ARGS: [&str; 5] = ["--bench", "--warm-up-time", "1", "--measurement-time", "3"];
 
 /// Time figures may be this much worse than their bound in a smoke run (2 shared cores; 200
 /// objects, where fixed latencies weigh more: smoke ratios measured 1.4–2.0 against 1.4–1.7 in
@@ -122,7 +116,16 @@ struct BenchExecutables {
 fn build(root: &Path, smoke: bool) -> Result<BenchExecutables> {
     cargo(
         root,
-        &["build", "--locked", "--profile", "perf", "-p", "bench", "--bin", "bench"],
+        &[
+            "build",
+            "--locked",
+            "--profile",
+            "perf",
+            "-p",
+            "bench",
+            "--bin",
+            "bench",
+        ],
     )?;
     let profile = if smoke { "perf" } else { "release" };
     let mut args = vec!["build", "--locked", "--profile", profile];

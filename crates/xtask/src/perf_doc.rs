@@ -209,7 +209,10 @@ fn startup_and_idle(out: &mut String, results: &Value) {
     let _ = writeln!(
         out,
         "\nIdle, with leader election and the heartbeat (Go's cadence: about 30 Lease writes a \
-         minute):\n\n| kind | window s | requests/min | by request | RSS MiB | CPU s |\n|---|---|---|---|---|---|"
+         minute). The binaries measured here link glibc dynamically; *of it libraries* is the part \
+         of their RSS that is shared libraries' pages (libc, libm, the loader), which the images \
+         (static musl executables) do not map:\n\n| kind | window s | requests/min | by request | \
+         RSS MiB | of it libraries MiB | CPU s |\n|---|---|---|---|---|---|---|"
     );
     for idle in list(&results["idle"]) {
         let by: Vec<String> = idle["requests_per_minute"]
@@ -220,12 +223,15 @@ fn startup_and_idle(out: &mut String, results: &Value) {
             .collect();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} | {} | {:.1} | {:.2} |",
+            "| {} | {} | {:.1} | {} | {:.1} | {} | {:.2} |",
             idle["kind"].as_str().unwrap_or_default(),
             idle["seconds"],
             f(&idle["total_per_minute"]),
             by.join(", "),
             f(&idle["memory"]["rss_kib"]) / 1024.0,
+            idle["memory"]["shared_libraries_kib"]
+                .as_f64()
+                .map_or("–".to_string(), |kib| format!("{:.1}", kib / 1024.0)),
             f(&idle["cpu_seconds"]),
         );
     }

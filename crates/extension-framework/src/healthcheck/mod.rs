@@ -41,7 +41,8 @@ use crate::cluster::lookup_cluster;
 use crate::kind::{ClusterPolicy, ExtensionKind};
 use crate::metrics::ControllerMetrics;
 use crate::operation::operation_annotation;
-use crate::runtime::{RunEnv, Runnable};
+use crate::runtime::{RunEnv, Runnable, SharedWatches};
+use crate::shared_watch::Follower;
 use async_trait::async_trait;
 use futures::StreamExt;
 use gardener_api::constants::OPERATION_MIGRATE;
@@ -117,7 +118,8 @@ pub struct HealthCheckRegistration<K: ExtensionKind> {
     sync_period: Duration,
     conditions: Vec<(String, Vec<Arc<dyn HealthCheck>>)>,
     remove: Vec<String>,
-    _kind: std::marker::PhantomData<fn() -> K>,
+    /// The kind's shared watch, followed when a lifecycle controller leads it.
+    watch: Option<Follower<K>>,
 }
 
 impl<K: ExtensionKind> HealthCheckRegistration<K> {
@@ -129,7 +131,7 @@ impl<K: ExtensionKind> HealthCheckRegistration<K> {
             sync_period,
             conditions: Vec::new(),
             remove: Vec::new(),
-            _kind: std::marker::PhantomData,
+            watch: None,
         }
     }
 
@@ -237,6 +239,33 @@ async fn check_object<K: ExtensionKind>(
     })
 }
 
+/// A watch of the kind for the health checks alone (no lifecycle controller of the kind runs).
+fn own_watch<K: ExtensionKind>(
+    env: &RunEnv,
+    name: &str,
+    keep: impl Fn(&K) -> bool + Send + 'static,
+) -> Controller<K> {
+    let (reader, writer) = reflector::store::<K>();
+    let (synced, synced_rx) = watch::channel(false);
+    env.readiness.track(synced_rx);
+    let stream = crate::watch::objects::<K>(
+        env.client.clone(),
+        watcher::Config::default(),
+        name.to_string(),
+    )
+    .reflect(writer)
+    .map(move |e| {
+        if matches!(e, Ok(watcher::Event::InitDone)) {
+            let _ = synced.send(true);
+        }
+        e
+    })
+    .touched_objects()
+    .predicate_filter(predicates::generation, Default::default())
+    .filter(move |o: &Result<K, _>| futures::future::ready(o.as_ref().map_or(true, &keep)));
+    Controller::for_stream(stream, reader)
+}
+
 #[async_trait]
 impl<K: ExtensionKind> Runnable for HealthCheckRegistration<K> {
     fn name(&self) -> &str {
@@ -248,34 +277,26 @@ impl<K: ExtensionKind> Runnable for HealthCheckRegistration<K> {
         "healthcheck"
     }
 
-    async fn run(self: Box<Self>, env: RunEnv, mut stop: watch::Receiver<bool>) {
+    fn register(&mut self, watches: &SharedWatches) {
+        self.watch = Some(watches.follow::<K>());
+    }
+
+    async fn run(mut self: Box<Self>, env: RunEnv, mut stop: watch::Receiver<bool>) {
         let metrics = env.metrics.controller(&self.name, env.concurrency);
         let type_ = self.type_.clone();
         let classes = env.options.classes();
-        let (reader, writer) = reflector::store::<K>();
-        let (synced, synced_rx) = watch::channel(false);
-        env.readiness.track(synced_rx);
-        let stream = crate::watch::objects::<K>(
-            env.client.clone(),
-            watcher::Config::default(),
-            self.name.clone(),
-        )
-        .reflect(writer)
-        .map(move |e| {
-            if matches!(e, Ok(watcher::Event::InitDone)) {
-                let _ = synced.send(true);
+        let keep = move |o: &K| {
+            o.default_spec().type_ == type_
+                && classes.contains(&o.default_spec().class_or_default())
+        };
+        let controller = match self.watch.take() {
+            // The lifecycle controller's watch and store (it tracks their readiness).
+            Some(follower) if env.watches.is_led::<K>() => {
+                let reader = follower.reader.clone();
+                Controller::for_shared_stream(follower.changed_generations(keep), reader)
             }
-            e
-        })
-        .touched_objects()
-        .predicate_filter(predicates::generation, Default::default())
-        .filter(move |o: &Result<K, _>| {
-            let keep = o.as_ref().map_or(true, |o| {
-                o.default_spec().type_ == type_
-                    && classes.contains(&o.default_spec().class_or_default())
-            });
-            futures::future::ready(keep)
-        });
+            _ => own_watch(&env, &self.name, keep),
+        };
         let shared = Arc::new(HealthShared {
             registration: *self,
             client: env.client.clone(),
@@ -283,7 +304,7 @@ impl<K: ExtensionKind> Runnable for HealthCheckRegistration<K> {
             metrics,
         });
         let concurrency = u16::try_from(env.concurrency).unwrap_or(u16::MAX);
-        Controller::for_stream(stream, reader)
+        controller
             .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
             .graceful_shutdown_on(async move {
                 let _ = stop.wait_for(|s| *s).await;

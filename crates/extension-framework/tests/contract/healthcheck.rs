@@ -192,3 +192,61 @@ fn item_53_condition_builder_keeps_times_for_identical_results() {
         ("Unspecified", "No message given.")
     );
 }
+
+/// As controller-runtime's shared informers: the lifecycle controller and the health checks of a
+/// kind read one watch. The health checks still see every new object and every spec change.
+#[tokio::test]
+async fn the_health_checks_follow_the_lifecycle_controllers_watch() {
+    let seed = Seed::new().await;
+    let api = seed.extensions(NS);
+    create(&api, &extension("hc", &[])).await;
+    // Already reconciled: the lifecycle controller leaves it alone, so that no status write of
+    // its own races the health check's.
+    let done = json!({"status": {"observedGeneration": 1, "lastOperation": {
+        "type": "Create", "state": "Succeeded", "progress": 100, "description": "",
+        "lastUpdateTime": "2026-11-23T10:00:00Z"}}});
+    api.patch_status("hc", &PatchParams::default(), &Patch::Merge(&done))
+        .await
+        .unwrap();
+    let probe = Probe::new();
+    // A sync period longer than the test: a second check can only come from the watch.
+    let checks = HealthCheckRegistration::<Extension>::new(TYPE, Duration::from_secs(3600))
+        .condition(
+            "SystemComponentsHealthy",
+            vec![Arc::new(ManagedResourceCheck::new("extension-t"))],
+        );
+    let running = seed
+        .start(extension_manager(&probe, Duration::ZERO).with(checks))
+        .await;
+    seed.wait(NS, "hc", |e: &Extension| condition(e).is_some())
+        .await;
+    let health_reads = || {
+        seed.server
+            .requests()
+            .iter()
+            .filter(|r| r.verb == "get" && r.resource == "extensions" && r.name == "hc")
+            .count()
+    };
+    let before = health_reads();
+    // A spec change (new generation) without the operation annotation: the lifecycle controller
+    // leaves it alone, the health checks look again.
+    api.patch(
+        "hc",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"providerConfig": {"x": 1}}})),
+    )
+    .await
+    .unwrap();
+    until(|| health_reads() > before).await;
+    let unnamed_lists = seed
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.verb == "list" && r.resource == "extensions" && r.name.is_empty())
+        .count();
+    assert_eq!(
+        unnamed_lists, 1,
+        "one list of the kind for both controllers"
+    );
+    running.shutdown().await.unwrap();
+}
