@@ -219,15 +219,14 @@ pub(crate) async fn run<K: ExtensionKind>(
         let (filter, shared) = (filter.clone(), shared.clone());
         crate::watch::objects::<K>(client, watcher::Config::default(), settings.name.clone())
             .reflect(writer)
-            .inspect(move |event| {
-                if let Ok(
+            .inspect(move |event| match event {
+                Ok(
                     watcher::Event::Apply(o)
                     | watcher::Event::InitApply(o)
                     | watcher::Event::Delete(o),
-                ) = event
-                {
-                    publisher.publish(o);
-                }
+                ) => publisher.publish(o),
+                Ok(watcher::Event::InitDone) => publisher.relisted(),
+                _ => {}
             })
             .filter_map(move |event| {
                 let (cache, filter, shared, synced) = (

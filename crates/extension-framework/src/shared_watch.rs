@@ -31,7 +31,15 @@ pub struct SharedWatches {
 struct Shared<K: ExtensionKind> {
     reader: Store<K>,
     writer: Option<Writer<K>>,
-    feed: broadcast::Sender<ObjectRef<K>>,
+    feed: broadcast::Sender<Notice<K>>,
+}
+
+/// What the leader tells its followers: an object changed, or its watch re-listed the kind (the
+/// store then holds a new list, which followers compare with what they saw).
+#[derive(Clone)]
+enum Notice<K: ExtensionKind> {
+    Changed(ObjectRef<K>),
+    Relisted,
 }
 
 impl SharedWatches {
@@ -101,14 +109,23 @@ impl<K: ExtensionKind> Leader<K> {
 }
 
 /// Tells the followers which objects the leader's watch applied or deleted.
-pub(crate) struct Publisher<K: ExtensionKind>(broadcast::Sender<ObjectRef<K>>);
+pub(crate) struct Publisher<K: ExtensionKind>(broadcast::Sender<Notice<K>>);
 
 impl<K: ExtensionKind> Publisher<K> {
     /// Tells the followers that `object` changed (after the store has it).
     pub fn publish(&self, object: &K) {
         if self.0.receiver_count() > 0 {
             // An error only means every follower has gone.
-            let _ = self.0.send(ObjectRef::from_obj(object));
+            let _ = self.0.send(Notice::Changed(ObjectRef::from_obj(object)));
+        }
+    }
+
+    /// Tells the followers that a (re-)list has replaced the store's contents: during a re-list
+    /// the store still holds the old objects when their events pass, so the new ones are read
+    /// once the list is complete.
+    pub fn relisted(&self) {
+        if self.0.receiver_count() > 0 {
+            let _ = self.0.send(Notice::Relisted);
         }
     }
 }
@@ -117,13 +134,13 @@ impl<K: ExtensionKind> Publisher<K> {
 pub(crate) struct Follower<K: ExtensionKind> {
     /// The kind's store (the leader's).
     pub reader: Store<K>,
-    feed: broadcast::Receiver<ObjectRef<K>>,
+    feed: broadcast::Receiver<Notice<K>>,
 }
 
 impl<K: ExtensionKind> Follower<K> {
     /// The objects the leader saw that `keep` accepts, each when first seen and then whenever its
-    /// generation changed (the `generation` predicate, on the shared store). A follower that
-    /// falls behind re-reads the whole store, where unchanged objects are dropped again.
+    /// generation changed (the `generation` predicate, on the shared store). After a re-list, and
+    /// when it falls behind, a follower re-reads the whole store; unchanged objects are dropped.
     pub fn changed_generations(
         self,
         keep: impl Fn(&K) -> bool + Send + 'static,
@@ -137,8 +154,8 @@ impl<K: ExtensionKind> Follower<K> {
         stream::unfold(state, |mut state| async move {
             loop {
                 let refs = match state.feed.recv().await {
-                    Ok(object) => vec![object],
-                    Err(RecvError::Lagged(_)) => state
+                    Ok(Notice::Changed(object)) => vec![object],
+                    Ok(Notice::Relisted) | Err(RecvError::Lagged(_)) => state
                         .reader
                         .state()
                         .iter()
@@ -157,7 +174,7 @@ impl<K: ExtensionKind> Follower<K> {
 }
 
 struct FeedState<K: ExtensionKind, F> {
-    feed: broadcast::Receiver<ObjectRef<K>>,
+    feed: broadcast::Receiver<Notice<K>>,
     reader: Store<K>,
     /// The generation each object had when last passed on.
     seen: HashMap<ObjectRef<K>, Option<i64>>,
@@ -270,6 +287,35 @@ mod tests {
             FEED_CAPACITY + 10,
             "every object, once the lag is seen"
         );
+    }
+
+    #[tokio::test]
+    async fn a_relist_is_read_once_the_store_holds_it() {
+        let watches = SharedWatches::default();
+        let follower = watches.follow::<Extension>();
+        let mut leader = watches.lead::<Extension>().unwrap();
+        let mut feed = Box::pin(follower.changed_generations(|_: &Extension| true));
+        apply(&mut leader, extension("a", "t", 1));
+        assert!(feed.next().now_or_never().flatten().is_some());
+        // A re-list: its objects pass while the store still holds the old list.
+        leader.writer.apply_watcher_event(&Event::Init);
+        let changed = extension("a", "t", 2);
+        leader
+            .writer
+            .apply_watcher_event(&Event::InitApply(changed.clone()));
+        leader.publisher.publish(&changed);
+        assert!(
+            feed.next().now_or_never().is_none(),
+            "the store is not swapped yet"
+        );
+        leader.writer.apply_watcher_event(&Event::InitDone);
+        leader.publisher.relisted();
+        let after = feed
+            .next()
+            .now_or_never()
+            .flatten()
+            .expect("read after the list");
+        assert_eq!(after.metadata.generation, Some(2));
     }
 
     #[tokio::test]
