@@ -225,6 +225,19 @@ mod tests {
         leader.publisher.publish(&object);
     }
 
+    type Feed = std::pin::Pin<Box<dyn Stream<Item = Arc<Extension>> + Send>>;
+
+    /// A leader of the kind, and the feed of a follower that keeps every object.
+    fn following_every_object() -> (Leader<Extension>, Feed) {
+        let watches = SharedWatches::default();
+        let follower = watches.follow::<Extension>();
+        let leader = watches.lead::<Extension>().unwrap();
+        (
+            leader,
+            Box::pin(follower.changed_generations(|_: &Extension| true)),
+        )
+    }
+
     fn names(objects: Vec<Arc<Extension>>) -> Vec<String> {
         objects
             .iter()
@@ -268,13 +281,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_follower_that_falls_behind_rereads_the_store() {
-        let watches = SharedWatches::default();
-        let follower = watches.follow::<Extension>();
-        let mut leader = watches.lead::<Extension>().unwrap();
+        let (mut leader, mut feed) = following_every_object();
         for i in 0..FEED_CAPACITY + 10 {
             apply(&mut leader, extension(&format!("e{i}"), "t", 1));
         }
-        let mut feed = Box::pin(follower.changed_generations(|_: &Extension| true));
         let mut got = Vec::new();
         while let Some(Some(object)) = feed.next().now_or_never() {
             got.push(object);
@@ -291,10 +301,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_relist_is_read_once_the_store_holds_it() {
-        let watches = SharedWatches::default();
-        let follower = watches.follow::<Extension>();
-        let mut leader = watches.lead::<Extension>().unwrap();
-        let mut feed = Box::pin(follower.changed_generations(|_: &Extension| true));
+        let (mut leader, mut feed) = following_every_object();
         apply(&mut leader, extension("a", "t", 1));
         assert!(feed.next().now_or_never().flatten().is_some());
         // A re-list: its objects pass while the store still holds the old list.
@@ -320,10 +327,7 @@ mod tests {
 
     #[tokio::test]
     async fn deleted_objects_are_forgotten() {
-        let watches = SharedWatches::default();
-        let follower = watches.follow::<Extension>();
-        let mut leader = watches.lead::<Extension>().unwrap();
-        let mut feed = Box::pin(follower.changed_generations(|_: &Extension| true));
+        let (mut leader, mut feed) = following_every_object();
         apply(&mut leader, extension("a", "t", 1));
         assert!(feed.next().now_or_never().flatten().is_some());
         let gone = extension("a", "t", 1);
