@@ -38,7 +38,6 @@ use crate::Error;
 use crate::actuator::ClusterContext;
 use crate::cache::SeedCache;
 use crate::cluster::lookup_cluster;
-use crate::controller::Backoff;
 use crate::kind::{ClusterPolicy, ExtensionKind};
 use crate::metrics::ControllerMetrics;
 use crate::operation::operation_annotation;
@@ -154,9 +153,6 @@ struct HealthShared<K: ExtensionKind> {
     client: Client,
     cache: SeedCache,
     metrics: ControllerMetrics,
-    /// A failed check (a status write that lost a race, say) is retried with controller-runtime's
-    /// backoff, as upstream returns the error; only a finished check waits for the sync period.
-    backoff: Backoff,
 }
 
 /// One health reconcile; returns the next action.
@@ -306,7 +302,6 @@ impl<K: ExtensionKind> Runnable for HealthCheckRegistration<K> {
             client: env.client.clone(),
             cache: env.cache.clone(),
             metrics,
-            backoff: Backoff::default(),
         });
         let concurrency = u16::try_from(env.concurrency).unwrap_or(u16::MAX);
         controller
@@ -319,27 +314,21 @@ impl<K: ExtensionKind> Runnable for HealthCheckRegistration<K> {
                     let key = kube::runtime::reflector::ObjectRef::from_obj(o.as_ref()).to_string();
                     let result = s.metrics.measure(&key, check_object(o, s.clone())).await;
                     match &result {
-                        Ok(_) => {
-                            s.backoff.reset(&key);
-                            s.metrics.success.inc();
-                        }
+                        Ok(_) => s.metrics.success.inc(),
                         Err(_) => s.metrics.count_error(),
                     }
                     result
                 },
                 |o, e: &Error, s: Arc<HealthShared<K>>| {
-                    let key = kube::runtime::reflector::ObjectRef::from_obj(o.as_ref()).to_string();
-                    let delay = s.backoff.next(&key);
                     tracing::error!(
                         controller = %s.registration.name,
                         kind = K::KIND,
                         name = %o.name_any(),
                         namespace = %o.namespace().unwrap_or_default(),
                         error = %crate::watch::error_chain(e),
-                        requeue_after = ?delay,
                         "Health check failed"
                     );
-                    Action::requeue(delay)
+                    Action::requeue(s.registration.sync_period)
                 },
                 shared,
             )
