@@ -8,6 +8,7 @@ use test_apiserver::RunningServer;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// The path under which the multi-call `extensions` executable runs as extension `name`
 /// (`gardener-extension-mwe`, ...): a symbolic link beside it, made on first use.
@@ -38,6 +39,8 @@ pub struct Process {
     child: Child,
     output: Arc<Mutex<Vec<String>>>,
     lines: watch::Sender<usize>,
+    /// The tasks reading stdout and stderr: they end at the streams' end.
+    collectors: Vec<JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -103,12 +106,15 @@ impl Process {
         let (lines, _) = watch::channel(0);
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
-        tokio::spawn(collect(stdout, output.clone(), lines.clone()));
-        tokio::spawn(collect(stderr, output.clone(), lines.clone()));
+        let collectors = vec![
+            tokio::spawn(collect(stdout, output.clone(), lines.clone())),
+            tokio::spawn(collect(stderr, output.clone(), lines.clone())),
+        ];
         Self {
             child,
             output,
             lines,
+            collectors,
             _dir: dir,
         }
     }
@@ -152,18 +158,24 @@ impl Process {
         let _ = self.child.start_kill();
     }
 
-    /// Waits for the exit, at most `within`.
+    /// Waits for the exit, at most `within`, and then for the rest of its output: a process's last
+    /// lines can still be in the pipes when its exit is seen.
     ///
     /// # Panics
     /// When the process is still running after `within`.
     pub async fn wait(&mut self, within: Duration) -> ExitStatus {
-        match tokio::time::timeout(within, self.child.wait()).await {
+        let status = match tokio::time::timeout(within, self.child.wait()).await {
             Ok(status) => status.expect("waiting for the child"),
             Err(_) => panic!(
                 "the process did not exit within {within:?}; its output:\n{}",
                 self.output().join("\n")
             ),
+        };
+        for collector in self.collectors.drain(..) {
+            // The pipes close with the process; a child of it that kept them open is not waited for.
+            let _ = tokio::time::timeout(Duration::from_secs(5), collector).await;
         }
+        status
     }
 }
 
