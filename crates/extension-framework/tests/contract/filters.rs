@@ -305,13 +305,7 @@ async fn item_39_ignore_operation_annotation_uses_generation_changes() {
     // An annotation-only change does not trigger ...
     annotate(&api, "gen", Some("reconcile")).await;
     // ... a spec change (generation bump) does.
-    api.patch(
-        "gen",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"providerConfig": {"x": 1}}})),
-    )
-    .await
-    .unwrap();
+    change_spec(&api, "gen").await;
     seed.wait(NS, "gen", |e: &Extension| {
         e.status
             .as_ref()

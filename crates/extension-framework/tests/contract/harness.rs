@@ -206,6 +206,14 @@ where
         .unwrap();
 }
 
+/// Changes the Extension's spec (a new generation) and nothing else.
+pub async fn change_spec(api: &Api<Extension>, name: &str) {
+    let patch = json!({"spec": {"providerConfig": {"x": 1}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
 pub async fn create<K>(api: &Api<K>, object: &K) -> K
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,

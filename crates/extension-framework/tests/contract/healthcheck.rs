@@ -230,13 +230,7 @@ async fn the_health_checks_follow_the_lifecycle_controllers_watch() {
     let before = health_reads();
     // A spec change (new generation) without the operation annotation: the lifecycle controller
     // leaves it alone, the health checks look again.
-    api.patch(
-        "hc",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"providerConfig": {"x": 1}}})),
-    )
-    .await
-    .unwrap();
+    change_spec(&api, "hc").await;
     until(|| health_reads() > before).await;
     let unnamed_lists = seed
         .server
