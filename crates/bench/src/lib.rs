@@ -10,8 +10,10 @@
 //!
 //! Everything runs against the workspace's test API server, in this process; the extensions run
 //! as their real binaries (throughput, memory, start-up, idle), or in-process on a client with
-//! its own user agent (API calls, which are deterministic and asserted in `tests/`).
+//! its own user agent (API calls, which are deterministic and asserted in `tests/`; with the
+//! `extensions` feature, on by default).
 
+#[cfg(feature = "extensions")]
 pub mod api_calls;
 pub mod fixtures;
 pub mod process;

@@ -1,7 +1,7 @@
 //! `bench`: runs the whole-system benchmarks of the `bench` library and writes their figures as
 //! JSON (`cargo xtask bench` runs it and turns the JSON into `docs/performance.md`).
 
-use bench::{api_calls, fixtures, process, throughput};
+use bench::{fixtures, process, throughput};
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -28,6 +28,27 @@ struct Cli {
     out: PathBuf,
 }
 
+/// API calls per step of each kind, with the extensions in-process.
+#[cfg(feature = "extensions")]
+async fn api_calls(kinds: &[fixtures::Kind]) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let mut api = serde_json::Map::new();
+    for &kind in kinds {
+        eprintln!("api calls: {kind:?}");
+        api.insert(
+            format!("{kind:?}"),
+            serde_json::to_value(bench::api_calls::measure(kind).await?)?,
+        );
+    }
+    Ok(api)
+}
+
+#[cfg(not(feature = "extensions"))]
+async fn api_calls(_: &[fixtures::Kind]) -> Result<serde_json::Map<String, serde_json::Value>> {
+    anyhow::bail!(
+        "the `api` section needs the `extensions` feature (this harness was built without it)"
+    )
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -36,14 +57,11 @@ async fn main() -> Result<()> {
         .into_iter()
         .filter(|k| cli.kinds.is_empty() || cli.kinds.iter().any(|n| n == &format!("{k:?}")))
         .collect();
-    let mut api = serde_json::Map::new();
-    for &kind in kinds.iter().filter(|_| on("api")) {
-        eprintln!("api calls: {kind:?}");
-        api.insert(
-            format!("{kind:?}"),
-            serde_json::to_value(api_calls::measure(kind).await?)?,
-        );
-    }
+    let api = if on("api") {
+        api_calls(&kinds).await?
+    } else {
+        serde_json::Map::new()
+    };
     let sizes: &[usize] = if cli.smoke { &[200] } else { &[1000, 5000] };
     let mut runs = Vec::new();
     for &kind in kinds.iter().filter(|_| on("throughput")) {

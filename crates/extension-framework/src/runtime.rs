@@ -855,17 +855,20 @@ pub fn run_main_with<E: clap::Args>(build: impl FnOnce(&E) -> Manager) -> std::p
     };
     let manager = build(&flags);
     let (manager, cli) = manager.parse::<Cli<E>>();
-    block_on(manager.run_parsed(cli.options))
+    block_on(cli.options.worker_threads, manager.run_parsed(cli.options))
 }
 
-/// Runs the extension on a multi-threaded runtime and turns the result into an exit code.
+/// Runs the extension on `worker_threads` threads (0: one per CPU) and turns the result into an
+/// exit code.
 fn block_on(
+    worker_threads: u16,
     run: impl std::future::Future<Output = Result<(), RunError>>,
 ) -> std::process::ExitCode {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if worker_threads > 0 {
+        builder.worker_threads(worker_threads.into());
+    }
+    match builder.enable_all().build() {
         Ok(runtime) => exit_code(runtime.block_on(run)),
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -887,5 +890,6 @@ fn exit_code(result: Result<(), RunError>) -> std::process::ExitCode {
 /// The whole `main` of an extension binary: parse flags, run until SIGTERM/SIGINT, and turn the
 /// result into an exit code (errors are logged, not printed with a backtrace).
 pub fn run_main(manager: Manager) -> std::process::ExitCode {
-    block_on(manager.run_from_args())
+    let (manager, cli) = manager.parse::<Cli<NoFlags>>();
+    block_on(cli.options.worker_threads, manager.run_parsed(cli.options))
 }
