@@ -115,7 +115,7 @@ struct Built {
     allocations: PathBuf,
 }
 
-/// Builds what the run measures, in three cargo invocations:
+/// Builds what the run measures, in cargo invocations of their own:
 /// * the timing harness (`perf`, without the extensions: its test API server is optimized, and a
 ///   change to an extension or to the framework does not rebuild it), and the API-call counter
 ///   (the same binary with the extensions in-process, `dev`: it counts, it does not time);
