@@ -229,6 +229,7 @@ mod tests {
         assert!(o.leader_election);
         assert!(!o.ignore_operation_annotation);
         assert_eq!(o.heartbeat_renew_interval_seconds, 30);
+        assert_eq!(o.worker_threads, 1);
     }
 
     #[test]

@@ -893,3 +893,21 @@ pub fn run_main(manager: Manager) -> std::process::ExitCode {
     let (manager, cli) = manager.parse::<Cli<NoFlags>>();
     block_on(cli.options.worker_threads, manager.run_parsed(cli.options))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runtime an extension runs on has the threads `--worker-threads` asks for.
+    #[test]
+    fn the_runtime_has_the_worker_threads_asked_for() {
+        for threads in [1, 3] {
+            let code = block_on(threads, async move {
+                let workers = tokio::runtime::Handle::current().metrics().num_workers();
+                assert_eq!(workers, usize::from(threads));
+                Ok(())
+            });
+            assert_eq!(code, std::process::ExitCode::SUCCESS);
+        }
+    }
+}
