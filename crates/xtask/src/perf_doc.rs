@@ -308,3 +308,17 @@ fn heap(out: &mut String, allocations: &Value) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The page says how the binaries were linked as the run recorded it, not as typed text.
+    #[test]
+    fn the_page_says_how_the_binaries_were_linked() {
+        let page = |linking: &str| render(&json!({ "binaries": { "linking": linking } }));
+        assert!(page("static").contains("linked statically"));
+        assert!(page("dynamic").contains("linked dynamically"));
+    }
+}
