@@ -95,9 +95,9 @@ pub struct Options {
     /// Renew interval of the heartbeat Lease in seconds (> 0).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub heartbeat_renew_interval_seconds: u32,
-    /// Threads that run the controllers; 0 means one per CPU. Reconciling is mostly waiting for
-    /// the API server: in the benchmarks one thread kept up with two and held 1–3 MiB less
-    /// memory (docs/architecture.md).
+    /// Threads that run the controllers; 0 means one per CPU. With 1 (the default) they run on
+    /// the main thread. Reconciling is mostly waiting for the API server: in the benchmarks one
+    /// thread kept up with two and held 1–3 MiB less memory (docs/architecture.md).
     #[arg(long, default_value_t = 1)]
     pub worker_threads: u16,
 }
