@@ -106,9 +106,11 @@ pub fn namespace(i: usize) -> String {
 }
 
 /// A test API server with the CRDs, a `garden` namespace, and `namespaces` shoot namespaces with
-/// Clusters of `cluster_bytes` each.
+/// Clusters of `cluster_bytes` each. It serves HTTPS, as every seed's API server does: the
+/// extensions' memory and time then include their TLS sessions, and their kubeconfig names the
+/// server's CA (so no system trust store is loaded).
 pub async fn seed(namespaces: usize, cluster_bytes: usize) -> Result<RunningServer> {
-    let server = TestApiServer::builder().start().await?;
+    let server = TestApiServer::builder().tls(true).start().await?;
     for crd in gardener_api::crds::all() {
         server.apply_yaml(&serde_json::to_string(&crd.crd)?, "crd")?;
     }

@@ -177,7 +177,7 @@ fn api_calls(out: &mut String, results: &Value) {
 fn throughput(out: &mut String, results: &Value) {
     let _ = writeln!(
         out,
-        "## Throughput\n\nThe real binary (concurrency 5) against the test API server, objects in \
+        "## Throughput\n\nThe real binary (concurrency 5) against the test API server over HTTPS, objects in \
          100 shoot namespaces with Clusters of 50 KiB. *Cold*: start → all Succeeded. *Warm*: \
          every object annotated again → all Succeeded. *Floor*: the extension's requests of the warm \
          phase replayed bare at concurrency 5, while the harness repeats its part (annotating \
