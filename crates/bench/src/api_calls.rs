@@ -20,7 +20,7 @@ const AGENT: &str = "bench-extension/";
 pub struct Step {
     /// `"get extensions": 1`, …
     pub requests: BTreeMap<String, usize>,
-    /// GETs (reads that are not watches or lists).
+    /// GETs and LISTs, but not the watches' LISTs.
     pub reads: usize,
     /// Creates, updates, patches and deletes.
     pub writes: usize,
@@ -166,15 +166,16 @@ async fn step(server: &RunningServer) -> Step {
         .iter()
         .filter(|r| r.user_agent.starts_with(AGENT) && !r.resource.is_empty())
     {
-        // Watches, lists and the heartbeat Lease run on their own schedule.
-        if record.verb == "watch" || record.verb == "list" || record.resource == "leases" {
+        // Watches, their lists and the heartbeat Lease run on their own schedule.
+        let watch_list = record.verb == "list" && is_watch_list(&record.query);
+        if record.verb == "watch" || watch_list || record.resource == "leases" {
             continue;
         }
         *step
             .requests
             .entry(format!("{} {}", record.verb, record.full_resource()))
             .or_default() += 1;
-        if record.verb == "get" {
+        if record.verb == "get" || record.verb == "list" {
             step.reads += 1;
         }
         if record.is_write() {
@@ -182,4 +183,25 @@ async fn step(server: &RunningServer) -> Step {
         }
     }
     step
+}
+
+/// Whether a LIST is a watch's (re)list: kube's watcher lists from the watch cache
+/// (`resourceVersion=0`), which an actuator's read never asks for (controller-runtime's cached
+/// reads are not requests at all).
+fn is_watch_list(query: &str) -> bool {
+    query.split('&').any(|pair| pair == "resourceVersion=0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_watch_list;
+
+    #[test]
+    fn only_lists_from_the_watch_cache_are_the_watches() {
+        assert!(is_watch_list(
+            "limit=500&resourceVersion=0&resourceVersionMatch=NotOlderThan"
+        ));
+        assert!(!is_watch_list(""));
+        assert!(!is_watch_list("labelSelector=a%3Db&resourceVersion=10"));
+    }
 }

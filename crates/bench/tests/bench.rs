@@ -92,8 +92,22 @@ async fn container_runtime_steps() {
             ("patch managedresources", 2),
         ]
     );
+    // Migrate keeps the shoot's objects: the keepObjects patch answers with the Secrets to
+    // delete, so nothing is read but the object.
+    assert_eq!(
+        counts(&steps["migrate"]),
+        [
+            ("delete managedresources", 2),
+            ("delete secrets", 2),
+            ("get containerruntimes", 1),
+            ("patch containerruntimes", 2),
+            ("patch containerruntimes/status", 2),
+            ("patch managedresources", 2),
+        ]
+    );
     // Delete reads each ManagedResource for its Secrets and deletes both; no waiting when the
-    // DELETE answers that the ManagedResource is gone.
+    // DELETE answers that the ManagedResource is gone. Whether other ContainerRuntimes still need
+    // the base objects comes from the controller's watch, not a LIST.
     assert_eq!(
         counts(&steps["delete"]),
         [
@@ -104,5 +118,11 @@ async fn container_runtime_steps() {
             ("patch containerruntimes", 1),
             ("patch containerruntimes/status", 2),
         ]
+    );
+    assert_eq!(steps["delete"].reads, 3);
+    assert!(
+        steps
+            .iter()
+            .all(|(step, s)| *step == "delete" || s.reads == 1)
     );
 }

@@ -2,9 +2,12 @@
 
 use crate::{Error, ExtensionKind};
 use async_trait::async_trait;
+use futures::FutureExt;
 use gardener_api::core::Shoot;
 use gardener_api::extensions::Cluster;
 use kube::Client;
+use kube::runtime::reflector::Store;
+use std::any::Any;
 use std::sync::Arc;
 
 /// The `Cluster` of the object's namespace, decoded.
@@ -57,6 +60,48 @@ pub struct Context {
     pub cluster: Option<ClusterContext>,
     /// Span carrying the object's name and namespace; actuator logs inside it are correlated.
     pub span: tracing::Span,
+    /// The store of the controller's watch (a `Store<K>` of the controller's kind).
+    watched: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl Context {
+    /// A context without a watch store ([`Context::cached`] is then always `None`).
+    pub fn new(client: Client, cluster: Option<ClusterContext>, span: tracing::Span) -> Self {
+        Self {
+            client,
+            cluster,
+            span,
+            watched: None,
+        }
+    }
+
+    /// The same context, with the store the controller's watch of `K` fills.
+    pub(crate) fn watching<K: ExtensionKind>(mut self, store: Store<K>) -> Self {
+        self.watched = Some(Arc::new(store));
+        self
+    }
+
+    /// The objects of kind `K` in `namespace` as the controller's watch last saw them: what
+    /// controller-runtime's cached `List` returns, without a request.
+    ///
+    /// # Guarantees
+    /// `Some` only once the watch has listed the kind completely, so an empty list means none.
+    /// Like any cache it can lag behind the API server by the latest events.
+    ///
+    /// # Errors
+    /// `None` when `K` is not the controller's kind, outside a running controller, or before the
+    /// watch's first list is complete: read the API server then.
+    pub fn cached<K: ExtensionKind>(&self, namespace: &str) -> Option<Vec<Arc<K>>> {
+        let store = self.watched.as_ref()?.downcast_ref::<Store<K>>()?;
+        store.wait_until_ready().now_or_never()?.ok()?;
+        Some(
+            store
+                .state()
+                .into_iter()
+                .filter(|o| o.meta().namespace.as_deref() == Some(namespace))
+                .collect(),
+        )
+    }
 }
 
 /// The operations gardenlet asks an extension to perform on objects of kind `K`.
@@ -86,4 +131,48 @@ pub trait Actuator<K: ExtensionKind>: Send + Sync + 'static {
     /// Hand over to another seed: save state in `status.state`, remove seed-side objects but keep
     /// everything in the shoot (e.g. ManagedResources with `keepObjects`).
     async fn migrate(&self, ctx: &Context, object: &K) -> Result<(), Error>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gardener_api::extensions::{ContainerRuntime, Extension};
+    use kube::runtime::{reflector, watcher::Event};
+
+    fn extension(name: &str, namespace: &str) -> Extension {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "extensions.gardener.cloud/v1alpha1", "kind": "Extension",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"type": "hello"},
+        }))
+        .unwrap()
+    }
+
+    fn names(objects: Option<Vec<Arc<Extension>>>) -> Option<Vec<String>> {
+        objects.map(|o| o.iter().map(|e| e.metadata.name.clone().unwrap()).collect())
+    }
+
+    /// The cache answers only for the controller's kind, and only once its watch has listed:
+    /// before that an empty store would claim that no object exists.
+    #[tokio::test]
+    async fn cached_objects_come_from_a_listed_watch_of_the_kind() {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let client = Client::try_from(config).unwrap();
+        let plain = Context::new(client, None, tracing::Span::none());
+        assert!(plain.cached::<Extension>("a").is_none());
+
+        let (store, mut writer) = reflector::store::<Extension>();
+        let ctx = plain.watching(store);
+        writer.apply_watcher_event(&Event::Init);
+        writer.apply_watcher_event(&Event::InitApply(extension("one", "a")));
+        assert!(ctx.cached::<Extension>("a").is_none(), "still listing");
+        writer.apply_watcher_event(&Event::InitApply(extension("two", "b")));
+        writer.apply_watcher_event(&Event::InitDone);
+        assert_eq!(names(ctx.cached("a")), Some(vec!["one".to_string()]));
+        assert_eq!(names(ctx.cached("c")), Some(vec![]));
+        assert!(
+            ctx.cached::<ContainerRuntime>("a").is_none(),
+            "another kind"
+        );
+    }
 }

@@ -207,6 +207,7 @@ pub(crate) async fn run<K: ExtensionKind>(
     ));
     let mut reconciler = reconciler;
     reconciler.own_writes = Some(filter.own_writes());
+    reconciler.watched = Some(reader.clone());
     let shared = Arc::new(Shared {
         reconciler,
         filter: filter.clone(),

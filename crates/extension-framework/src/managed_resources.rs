@@ -319,16 +319,51 @@ fn ignore_not_found<T>(result: Result<T, kube::Error>) -> Result<(), Error> {
 ///
 /// Returns whether the ManagedResource is gone: `false` while finalizers (the resource manager's)
 /// hold it, so that only then callers need to wait for it.
+///
+/// # Errors
+/// API errors other than NotFound.
 pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<bool, Error> {
     let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
+    match mrs.get_opt(name).await? {
+        Some(mr) => delete_with_secrets(client, namespace, &mr).await,
+        None => Ok(true),
+    }
+}
+
+/// `SetKeepObjects(true)` then `Delete`, as a migrate does: the shoot keeps the objects for the
+/// ManagedResource the destination seed creates.
+///
+/// # Guarantees
+/// No read: the patch answers with the ManagedResource, whose `secretRefs` are then deleted. The
+/// requests are Go's sequence without its cached read. Returns whether the ManagedResource is
+/// gone, as [`delete`] does; a missing one is gone.
+///
+/// # Errors
+/// API errors other than NotFound.
+pub async fn delete_keeping_objects(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<bool, Error> {
+    match keep_objects(client, namespace, name, true).await {
+        Ok(mr) => delete_with_secrets(client, namespace, &mr).await,
+        Err(kube::Error::Api(s)) if s.is_not_found() => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes the secrets `mr` references, then `mr`.
+async fn delete_with_secrets(
+    client: &Client,
+    namespace: &str,
+    mr: &ManagedResource,
+) -> Result<bool, Error> {
+    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let Some(mr) = mrs.get_opt(name).await? else {
-        return Ok(true);
-    };
     for secret in mr.spec.secret_refs.iter().flatten() {
         ignore_not_found(secrets.delete(&secret.name, &Default::default()).await)?;
     }
-    match mrs.delete(name, &Default::default()).await {
+    match mrs.delete(&mr.name_any(), &Default::default()).await {
         // Servers answer with the object's last state, or with a Status once it is gone.
         Ok(Either::Left(last)) => Ok(last.finalizers().is_empty()),
         Ok(Either::Right(_)) => Ok(true),
@@ -338,21 +373,28 @@ pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<bool
 }
 
 /// `SetKeepObjects`: merge-patches `spec.keepObjects`; a missing ManagedResource is fine.
+///
+/// # Errors
+/// API errors other than NotFound.
 pub async fn set_keep_objects(
     client: &Client,
     namespace: &str,
     name: &str,
     keep: bool,
 ) -> Result<(), Error> {
+    ignore_not_found(keep_objects(client, namespace, name, keep).await)
+}
+
+async fn keep_objects(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    keep: bool,
+) -> Result<ManagedResource, kube::Error> {
     let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
-    ignore_not_found(
-        mrs.patch(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "spec": { "keepObjects": keep } })),
-        )
-        .await,
-    )
+    let patch = json!({ "spec": { "keepObjects": keep } });
+    mrs.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
 }
 
 /// Why a ManagedResource is not healthy, or `None` if it is.

@@ -59,6 +59,8 @@ pub struct Reconciler<K: ExtensionKind> {
     metrics: Option<ControllerMetrics>,
     /// Where our own writes are remembered so their watch events do not trigger reruns.
     pub(crate) own_writes: Option<Arc<OwnWrites>>,
+    /// The controller's watch store, for [`Context::cached`].
+    pub(crate) watched: Option<kube::runtime::reflector::Store<K>>,
 }
 
 impl<K: ExtensionKind> Reconciler<K> {
@@ -105,6 +107,7 @@ impl<K: ExtensionKind> Reconciler<K> {
             config,
             metrics,
             own_writes: None,
+            watched: None,
         }
     }
 
@@ -171,11 +174,10 @@ impl<K: ExtensionKind> Reconciler<K> {
         let force = cluster
             .as_ref()
             .is_some_and(ClusterContext::needs_force_deletion);
-        let ctx = Context {
-            client: self.client.clone(),
-            cluster,
-            span,
-        };
+        let mut ctx = Context::new(self.client.clone(), cluster, span);
+        if let Some(store) = &self.watched {
+            ctx = ctx.watching(store.clone());
+        }
         if op == Operation::Migrate {
             return self.migrate(&api, &ctx, object).await;
         }

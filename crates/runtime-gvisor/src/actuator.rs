@@ -10,6 +10,7 @@ use extension_framework::{Actuator, Context, Error};
 use gardener_api::extensions::{ContainerRuntime, ErrorCode};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The ManagedResource with the ServiceAccount and the RuntimeClass.
@@ -91,19 +92,22 @@ impl GVisorActuator {
     }
 
     /// Whether another gvisor ContainerRuntime of the namespace still needs the base objects.
+    /// Read from the controller's watch, as Go's cached `List`; listed only without one.
     async fn still_required(ctx: &Context, cr: &ContainerRuntime) -> Result<bool, Error> {
-        let api: Api<ContainerRuntime> =
-            Api::namespaced(ctx.client.clone(), &cr.namespace().unwrap_or_default());
-        Ok(api
-            .list(&ListParams::default())
-            .await?
-            .items
-            .iter()
-            .any(|other| {
-                other.name_any() != cr.name_any()
-                    && other.spec.default_spec.type_ == crate::TYPE
-                    && other.metadata.deletion_timestamp.is_none()
-            }))
+        let namespace = cr.namespace().unwrap_or_default();
+        let others = match ctx.cached::<ContainerRuntime>(&namespace) {
+            Some(cached) => cached,
+            None => {
+                let api: Api<ContainerRuntime> = Api::namespaced(ctx.client.clone(), &namespace);
+                let listed = api.list(&ListParams::default()).await?;
+                listed.items.into_iter().map(Arc::new).collect()
+            }
+        };
+        Ok(others.iter().any(|other| {
+            other.name_any() != cr.name_any()
+                && other.spec.default_spec.type_ == crate::TYPE
+                && other.metadata.deletion_timestamp.is_none()
+        }))
     }
 
     async fn delete_all(
@@ -170,8 +174,9 @@ impl Actuator<ContainerRuntime> for GVisorActuator {
             installation_mr(&cr.spec.worker_pool.name),
             BASE_MR.to_string(),
         ] {
-            mr::set_keep_objects(&ctx.client, &namespace, &name, true).await?;
-            Self::remove(ctx, &namespace, &name, true).await?;
+            if !mr::delete_keeping_objects(&ctx.client, &namespace, &name).await? {
+                mr::wait_until_deleted(&ctx.client, &namespace, &name, DELETE_TIMEOUT).await?;
+            }
         }
         Ok(())
     }

@@ -181,8 +181,7 @@ impl FluxActuator {
         // Non-destructive: Flux and everything it deployed stay in the shoot.
         let namespace = ext.namespace().unwrap_or_default();
         for name in [CONFIG_MR, SOURCE_MR, INSTALL_MR] {
-            mr::set_keep_objects(&ctx.client, &namespace, name, true).await?;
-            mr::delete(&ctx.client, &namespace, name).await?;
+            mr::delete_keeping_objects(&ctx.client, &namespace, name).await?;
         }
         Ok(())
     }

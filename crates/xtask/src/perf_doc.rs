@@ -150,8 +150,8 @@ fn api_calls(out: &mut String, results: &Value) {
     let _ = writeln!(
         out,
         "## API calls per reconcile step\n\nFrom the test API server's request log, the extension \
-         in-process (health checks, watches and the heartbeat excluded). Asserted exactly by \
-         `crates/bench/tests/bench.rs`.\n\n| kind | step | reads | writes | requests |\n|---|---|---|---|---|"
+         in-process (health checks, watches with their lists and the heartbeat excluded). Reads \
+         are GETs and the actuators' LISTs. Asserted exactly by `crates/bench/tests/bench.rs`.\n\n| kind | step | reads | writes | requests |\n|---|---|---|---|---|"
     );
     for (kind, steps) in results["api_calls"].as_object().into_iter().flatten() {
         for step in ["create", "reconcile", "restore", "migrate", "delete"] {

@@ -214,6 +214,51 @@ async fn item_56_57_create_for_seed_and_delete() {
         .unwrap();
 }
 
+/// A migrate's `SetKeepObjects` and `Delete` without a read: the patch's answer names the
+/// Secrets to delete.
+#[tokio::test]
+async fn delete_keeping_objects_reads_the_secrets_from_the_patch() {
+    let seed = Seed::new().await;
+    mr::create_for_shoot(&seed.client, NS, "kept", "o", false, data("a"))
+        .await
+        .unwrap();
+    seed.server.clear_requests();
+    assert!(
+        mr::delete_keeping_objects(&seed.client, NS, "kept")
+            .await
+            .unwrap()
+    );
+    let requests: Vec<(String, String, String, u16)> = seed
+        .server
+        .requests()
+        .into_iter()
+        .map(|r| (r.verb, r.resource, r.name, r.code))
+        .collect();
+    let secret = mr::secret_name("kept", &data("a"));
+    let request = |verb: &str, resource: &str, name: &str, code| {
+        (
+            verb.to_string(),
+            resource.to_string(),
+            name.to_string(),
+            code,
+        )
+    };
+    assert_eq!(
+        requests,
+        [
+            request("patch", "managedresources", "kept", 200),
+            request("delete", "secrets", &secret, 200),
+            request("delete", "managedresources", "kept", 200),
+        ]
+    );
+    assert!(
+        mr::delete_keeping_objects(&seed.client, NS, "kept")
+            .await
+            .unwrap(),
+        "missing: gone"
+    );
+}
+
 #[tokio::test]
 async fn item_58_wait_until_deleted_reports_configuration_problems() {
     let seed = Seed::new().await;
