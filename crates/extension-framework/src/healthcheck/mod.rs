@@ -165,9 +165,10 @@ async fn check_object<K: ExtensionKind>(
         shared.client.clone(),
         &object.namespace().unwrap_or_default(),
     );
-    let Some(object) = api.get_opt(&object.name_any()).await? else {
-        return Ok(Action::requeue(reg.sync_period));
-    };
+    // The watch's copy, as Go's cached read: no request per object and period. The status update
+    // below carries its resourceVersion, so a copy that lags is a conflict and a retry, never an
+    // overwrite.
+    let object = K::clone(&object);
     let migrating = operation_annotation(object.meta()) == Some(OPERATION_MIGRATE)
         || object
             .default_status()
