@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use test_apiserver::RunningServer;
+use test_apiserver::{RequestRecord, RunningServer};
 
 const AGENT: &str = "bench-extension/";
 
@@ -161,13 +161,14 @@ async fn quiesce(server: &RunningServer) {
 async fn step(server: &RunningServer) -> Step {
     quiesce(server).await;
     let mut step = Step::default();
-    for record in server
+    let requests: Vec<RequestRecord> = server
         .requests()
-        .iter()
+        .into_iter()
         .filter(|r| r.user_agent.starts_with(AGENT) && !r.resource.is_empty())
-    {
+        .collect();
+    for record in &requests {
         // Watches, their lists and the heartbeat Lease run on their own schedule.
-        let watch_list = record.verb == "list" && is_watch_list(&record.query);
+        let watch_list = record.verb == "list" && is_watch_list(record, &requests);
         if record.verb == "watch" || watch_list || record.resource == "leases" {
             continue;
         }
@@ -185,23 +186,68 @@ async fn step(server: &RunningServer) -> Step {
     step
 }
 
-/// Whether a LIST is a watch's (re)list: kube's watcher lists from the watch cache
-/// (`resourceVersion=0`), which an actuator's read never asks for (controller-runtime's cached
-/// reads are not requests at all).
-fn is_watch_list(query: &str) -> bool {
-    query.split('&').any(|pair| pair == "resourceVersion=0")
+/// Whether a LIST is a watch's (re)list: a watch of the same resource, namespace and selectors
+/// follows it (an informer's list and watch; controller-runtime's cached reads are no requests).
+fn is_watch_list(list: &RequestRecord, requests: &[RequestRecord]) -> bool {
+    requests.iter().any(|watch| {
+        watch.verb == "watch"
+            && watch.full_resource() == list.full_resource()
+            && watch.namespace == list.namespace
+            && selectors(&watch.query) == selectors(&list.query)
+    })
+}
+
+/// The label and field selectors of a query string.
+fn selectors(query: &str) -> [Option<&str>; 2] {
+    let find = |key: &str| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+    };
+    [find("labelSelector"), find("fieldSelector")]
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_watch_list;
+    use super::*;
+
+    fn request(verb: &str, resource: &str, query: &str) -> RequestRecord {
+        RequestRecord {
+            time: String::new(),
+            verb: verb.into(),
+            method: "GET".into(),
+            path: String::new(),
+            query: query.into(),
+            group: String::new(),
+            version: "v1".into(),
+            resource: resource.into(),
+            subresource: String::new(),
+            namespace: "shoot--a--b".into(),
+            name: String::new(),
+            content_type: String::new(),
+            field_manager: String::new(),
+            user_agent: AGENT.into(),
+            code: 200,
+        }
+    }
 
     #[test]
-    fn only_lists_from_the_watch_cache_are_the_watches() {
-        assert!(is_watch_list(
-            "limit=500&resourceVersion=0&resourceVersionMatch=NotOlderThan"
-        ));
-        assert!(!is_watch_list(""));
-        assert!(!is_watch_list("labelSelector=a%3Db&resourceVersion=10"));
+    fn a_list_is_a_watch_list_when_a_watch_of_the_same_selection_follows() {
+        let list = request(
+            "list",
+            "managedresources",
+            "labelSelector=origin%3Do&limit=500",
+        );
+        let watch = request(
+            "watch",
+            "managedresources",
+            "allowWatchBookmarks=true&labelSelector=origin%3Do&watch=true",
+        );
+        let other = request("watch", "managedresources", "watch=true");
+        assert!(is_watch_list(&list, &[list.clone(), watch]));
+        assert!(!is_watch_list(&list, &[list.clone(), other]));
+        let actuators = request("list", "containerruntimes", "");
+        let theirs = request("watch", "managedresources", "watch=true");
+        assert!(!is_watch_list(&actuators, &[actuators.clone(), theirs]));
     }
 }

@@ -1,5 +1,7 @@
 //! The trait an extension implements, and what each call receives.
 
+use crate::cache::SeedCache;
+use crate::managed_resources::ManagedResources;
 use crate::{Error, ExtensionKind};
 use async_trait::async_trait;
 use futures::FutureExt;
@@ -62,6 +64,8 @@ pub struct Context {
     pub span: tracing::Span,
     /// The store of the controller's watch (a `Store<K>` of the controller's kind).
     watched: Option<Arc<dyn Any + Send + Sync>>,
+    /// The process's cache, for ManagedResource reads.
+    cache: Option<SeedCache>,
 }
 
 impl Context {
@@ -72,7 +76,20 @@ impl Context {
             cluster,
             span,
             watched: None,
+            cache: None,
         }
+    }
+
+    /// The same context, reading ManagedResources through `cache`.
+    pub(crate) fn caching(mut self, cache: SeedCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// ManagedResource reads through the process's cache where it holds them (the extension's
+    /// own, when its manager caches them), as Go's cached client reads them.
+    pub fn managed_resources(&self) -> ManagedResources {
+        ManagedResources::new(self.client.clone(), self.cache.clone())
     }
 
     /// The same context, with the store the controller's watch of `K` fills.

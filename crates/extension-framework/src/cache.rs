@@ -1,15 +1,20 @@
-//! Watch-backed stores of Namespaces and Clusters, shared by every controller of a process.
+//! Watch-backed stores of Namespaces and Clusters (and, for extensions that create them, their
+//! own ManagedResources), shared by every controller of a process.
 //!
 //! Go's controller-runtime reads these through informer caches; reading them per reconcile costs
 //! two GETs each time, and a Cluster carries the whole Shoot, CloudProfile and Seed (often 50 KiB).
 //! The stores hold Namespace *metadata* only (labels are all the framework reads) and each Cluster
 //! once, its embedded objects as JSON text ([`gardener_api::blob::Blob`], about a tenth of parsed
 //! JSON) with `managedFields` pruned. The shoot view is decoded on lookup; it is small and cheap
-//! to decode, so nothing is held twice.
+//! to decode, so nothing is held twice. ManagedResources are watched only by their `origin` label,
+//! from the first read on (as controller-runtime starts an informer at a type's first read), so
+//! that an extension without objects holds no such watch.
 
 use crate::watch;
 use futures::StreamExt;
+use gardener_api::constants::MR_ORIGIN_LABEL;
 use gardener_api::extensions::Cluster;
+use gardener_api::resources::ManagedResource;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::PartialObjectMeta;
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -50,7 +55,20 @@ const SYNC_WAIT: Duration = Duration::from_secs(30);
 pub struct SeedCache {
     namespaces: Synced<PartialObjectMeta<Namespace>>,
     clusters: Synced<Cluster>,
+    managed_resources: Option<Arc<LazyWatch<ManagedResource>>>,
 }
+
+/// A watch started by the first read that needs it.
+struct LazyWatch<K: Resource<DynamicType = ()> + Clone + 'static> {
+    client: Client,
+    config: watcher::Config,
+    stop: signal::Receiver<bool>,
+    synced: tokio::sync::OnceCell<Synced<K>>,
+}
+
+/// How long the first read of a lazily started watch waits for its first list; after that it
+/// reads the API server (and later reads find the watch ready).
+const LAZY_SYNC_WAIT: Duration = Duration::from_secs(5);
 
 /// A store and whether its first list is complete.
 ///
@@ -139,7 +157,68 @@ impl SeedCache {
         Self {
             namespaces: spawn_reflector(namespaces, stop.clone()),
             clusters: spawn_reflector(clusters, stop),
+            managed_resources: None,
         }
+    }
+
+    /// Also caches the ManagedResources labelled `origin=<origin>`: those the extension creates
+    /// with [`create_for_shoot`](crate::managed_resources::create_for_shoot) and that origin.
+    /// Their watch starts at the first [`SeedCache::managed_resource`] and runs until `stop`.
+    pub fn with_managed_resources(
+        mut self,
+        client: Client,
+        origin: &str,
+        stop: signal::Receiver<bool>,
+    ) -> Self {
+        self.managed_resources = Some(Arc::new(LazyWatch {
+            client,
+            config: watcher::Config::default().labels(&format!("{MR_ORIGIN_LABEL}={origin}")),
+            stop,
+            synced: tokio::sync::OnceCell::new(),
+        }));
+        self
+    }
+
+    /// The ManagedResource `namespace/name` as the cache holds it, as Go's cached client reads it.
+    ///
+    /// # Guarantees
+    /// The first call starts the watch and waits up to 5 s for its first list.
+    ///
+    /// # Errors
+    /// `None` when the cache does not hold it: no ManagedResources are cached, the watch has not
+    /// listed yet, or the object is another origin's, newer than the watch's last event, or
+    /// missing. Read the API server then.
+    pub async fn managed_resource(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Arc<ManagedResource>> {
+        let lazy = self.managed_resources.as_ref()?;
+        let synced = lazy
+            .synced
+            .get_or_init(|| async {
+                let stream = watch::objects::<ManagedResource>(
+                    lazy.client.clone(),
+                    lazy.config.clone(),
+                    "cache".into(),
+                )
+                .filter_map(|event| futures::future::ready(event.ok()))
+                // Reference annotations and labels are written from patch answers, never read
+                // from the cache.
+                .map(|mut event| {
+                    if let watcher::Event::Apply(mr) | watcher::Event::InitApply(mr) = &mut event {
+                        mr.metadata.annotations = None;
+                        mr.metadata.labels = None;
+                    }
+                    event
+                });
+                spawn_reflector(stream, lazy.stop.clone())
+            })
+            .await;
+        tokio::time::timeout(LAZY_SYNC_WAIT, synced.wait_until_ready())
+            .await
+            .ok()?;
+        synced.store.get(&ObjectRef::new(name).within(namespace))
     }
 
     /// A cache filled with fixed objects and never updated (for tests of code that reads it).
@@ -155,6 +234,7 @@ impl SeedCache {
                     .map(|ns| ns.metadata.into_request_partial::<Namespace>()),
             ),
             clusters: Synced::filled(clusters),
+            managed_resources: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! reference annotations.
 
 use crate::Error;
+use crate::cache::SeedCache;
 use either::Either;
 use gardener_api::constants::{
     GARBAGE_COLLECTABLE_REFERENCE_LABEL, MR_ORIGIN_LABEL, REFERENCE_ANNOTATION_PREFIX,
@@ -316,6 +317,8 @@ fn ignore_not_found<T>(result: Result<T, kube::Error>) -> Result<(), Error> {
 }
 
 /// `Delete`: the referenced secrets first, then the ManagedResource; missing objects are fine.
+/// Reads the ManagedResource from the API server ([`ManagedResources::delete`] reads through the
+/// process's cache).
 ///
 /// Returns whether the ManagedResource is gone: `false` while finalizers (the resource manager's)
 /// hold it, so that only then callers need to wait for it.
@@ -323,11 +326,9 @@ fn ignore_not_found<T>(result: Result<T, kube::Error>) -> Result<(), Error> {
 /// # Errors
 /// API errors other than NotFound.
 pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<bool, Error> {
-    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
-    match mrs.get_opt(name).await? {
-        Some(mr) => delete_with_secrets(client, namespace, &mr).await,
-        None => Ok(true),
-    }
+    ManagedResources::new(client.clone(), None)
+        .delete(namespace, name)
+        .await
 }
 
 /// `SetKeepObjects(true)` then `Delete`, as a migrate does: the shoot keeps the objects for the
@@ -349,6 +350,80 @@ pub async fn delete_keeping_objects(
         Ok(mr) => delete_with_secrets(client, namespace, &mr).await,
         Err(kube::Error::Api(s)) if s.is_not_found() => Ok(true),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// ManagedResource reads through the process's cache where it holds the ManagedResource
+/// ([`SeedCache::with_managed_resources`]), as Go's cached client reads them, and from the API
+/// server otherwise. [`Context::managed_resources`](crate::Context::managed_resources) and the
+/// health checks' context hand one out.
+#[derive(Clone)]
+pub struct ManagedResources {
+    client: Client,
+    cache: Option<SeedCache>,
+}
+
+impl ManagedResources {
+    /// Reads through `cache` where it holds the ManagedResource; `None` reads the API server.
+    pub fn new(client: Client, cache: Option<SeedCache>) -> Self {
+        Self { client, cache }
+    }
+
+    /// The ManagedResource `namespace/name`, or `None` if there is none.
+    ///
+    /// # Guarantees
+    /// One GET at most, and none when the cache holds it: a copy without annotations and labels,
+    /// which can lag by the latest events, as Go's. A miss is confirmed with the API server, so a
+    /// ManagedResource created since the cache's last event, or of another origin, is found.
+    ///
+    /// # Errors
+    /// API errors other than NotFound.
+    pub async fn get(&self, namespace: &str, name: &str) -> Result<Option<ManagedResource>, Error> {
+        if let Some(cache) = &self.cache
+            && let Some(cached) = cache.managed_resource(namespace, name).await
+        {
+            return Ok(Some(ManagedResource::clone(&cached)));
+        }
+        let mrs: Api<ManagedResource> = Api::namespaced(self.client.clone(), namespace);
+        Ok(mrs.get_opt(name).await?)
+    }
+
+    /// `Delete` ([`delete`]), with the ManagedResource's `secretRefs` read through the cache.
+    ///
+    /// # Errors
+    /// API errors other than NotFound.
+    pub async fn delete(&self, namespace: &str, name: &str) -> Result<bool, Error> {
+        match self.get(namespace, name).await? {
+            Some(mr) => delete_with_secrets(&self.client, namespace, &mr).await,
+            None => Ok(true),
+        }
+    }
+
+    /// [`wait_until_healthy`], reading through the cache.
+    ///
+    /// # Errors
+    /// As [`wait_until_healthy`].
+    pub async fn wait_until_healthy(
+        &self,
+        namespace: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        wait_healthy(self, namespace, name, timeout).await
+    }
+
+    /// [`wait_until_deleted`], reading through the cache: while the cache holds the
+    /// ManagedResource the wait sends no request.
+    ///
+    /// # Errors
+    /// As [`wait_until_deleted`].
+    pub async fn wait_until_deleted(
+        &self,
+        namespace: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        wait_deleted(self, namespace, name, timeout).await
     }
 }
 
@@ -447,16 +522,15 @@ pub fn is_configuration_problem(message: &str) -> bool {
 /// Reads the ManagedResource every [`WAIT_INTERVAL`] until `done` holds (`Ok`) or `timeout` passes
 /// (`Err`); either way with the last state read (`None` = not found).
 async fn poll(
-    client: &Client,
+    mrs: &ManagedResources,
     namespace: &str,
     name: &str,
     timeout: Duration,
     done: impl Fn(Option<&ManagedResource>) -> bool,
 ) -> Result<Result<Option<ManagedResource>, Option<ManagedResource>>, Error> {
-    let mrs: Api<ManagedResource> = Api::namespaced(client.clone(), namespace);
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let current = mrs.get_opt(name).await?;
+        let current = mrs.get(namespace, name).await?;
         if done(current.as_ref()) {
             return Ok(Ok(current));
         }
@@ -468,13 +542,31 @@ async fn poll(
 }
 
 /// `WaitUntilHealthy`: polls until healthy (NotFound keeps waiting) or `timeout` passes.
+///
+/// # Errors
+/// The last reason it was not healthy, once `timeout` has passed; API errors.
 pub async fn wait_until_healthy(
     client: &Client,
     namespace: &str,
     name: &str,
     timeout: Duration,
 ) -> Result<(), Error> {
-    match poll(client, namespace, name, timeout, |mr| {
+    wait_healthy(
+        &ManagedResources::new(client.clone(), None),
+        namespace,
+        name,
+        timeout,
+    )
+    .await
+}
+
+async fn wait_healthy(
+    mrs: &ManagedResources,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<(), Error> {
+    match poll(mrs, namespace, name, timeout, |mr| {
         mr.is_some_and(|mr| unhealthy_reason(mr).is_none())
     })
     .await?
@@ -492,16 +584,33 @@ pub async fn wait_until_healthy(
     }
 }
 
-/// `WaitUntilDeleted`: polls until the ManagedResource is gone. On timeout, a deletion failure
-/// reported by the resource manager is returned with its message, and with
-/// `ERR_CONFIGURATION_PROBLEM` when an object was invalid.
+/// `WaitUntilDeleted`: polls until the ManagedResource is gone.
+///
+/// # Errors
+/// On timeout, a deletion failure reported by the resource manager with its message, and with
+/// `ERR_CONFIGURATION_PROBLEM` when an object was invalid; API errors.
 pub async fn wait_until_deleted(
     client: &Client,
     namespace: &str,
     name: &str,
     timeout: Duration,
 ) -> Result<(), Error> {
-    let Err(Some(mr)) = poll(client, namespace, name, timeout, |mr| mr.is_none()).await? else {
+    wait_deleted(
+        &ManagedResources::new(client.clone(), None),
+        namespace,
+        name,
+        timeout,
+    )
+    .await
+}
+
+async fn wait_deleted(
+    mrs: &ManagedResources,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let Err(Some(mr)) = poll(mrs, namespace, name, timeout, |mr| mr.is_none()).await? else {
         return Ok(());
     };
     let failed = mr.condition(RESOURCES_APPLIED).filter(|c| {

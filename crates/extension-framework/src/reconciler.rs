@@ -174,7 +174,7 @@ impl<K: ExtensionKind> Reconciler<K> {
         let force = cluster
             .as_ref()
             .is_some_and(ClusterContext::needs_force_deletion);
-        let mut ctx = Context::new(self.client.clone(), cluster, span);
+        let mut ctx = Context::new(self.client.clone(), cluster, span).caching(self.cache.clone());
         if let Some(store) = &self.watched {
             ctx = ctx.watching(store.clone());
         }

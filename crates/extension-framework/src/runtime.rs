@@ -268,6 +268,7 @@ pub struct Manager {
     concurrency: BTreeMap<String, u16>,
     leader_timings: Timings,
     compatible_prefixes: Vec<String>,
+    managed_resources_origin: Option<String>,
 }
 
 impl Manager {
@@ -281,7 +282,17 @@ impl Manager {
             concurrency: BTreeMap::new(),
             leader_timings: Timings::default(),
             compatible_prefixes: Vec::new(),
+            managed_resources_origin: None,
         }
+    }
+
+    /// Caches the ManagedResources the extension creates for shoots with `origin`, as Go's
+    /// cached client does: [`Context::managed_resources`](crate::Context::managed_resources) and
+    /// the health checks then read them without a request. The watch (by the `origin` label)
+    /// starts at the first such read.
+    pub fn cache_managed_resources(mut self, origin: &str) -> Self {
+        self.managed_resources_origin = Some(origin.into());
+        self
     }
 
     /// Accepts (and ignores) `--<prefix>-max-concurrent-reconciles` for a controller the extension
@@ -619,7 +630,10 @@ impl Manager {
         for controller in &mut controllers {
             controller.register(&watches);
         }
-        let cache = SeedCache::start(client.clone(), stop_rx.clone());
+        let mut cache = SeedCache::start(client.clone(), stop_rx.clone());
+        if let Some(origin) = &self.managed_resources_origin {
+            cache = cache.with_managed_resources(client.clone(), origin, stop_rx.clone());
+        }
         readiness.track_cache(cache.clone());
         let env = RunEnv {
             client: client.clone(),

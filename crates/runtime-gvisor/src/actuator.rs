@@ -84,9 +84,11 @@ impl GVisorActuator {
     }
 
     async fn remove(ctx: &Context, namespace: &str, name: &str, wait: bool) -> Result<(), Error> {
-        let gone = mr::delete(&ctx.client, namespace, name).await?;
+        let mrs = ctx.managed_resources();
+        let gone = mrs.delete(namespace, name).await?;
         if wait && !gone {
-            mr::wait_until_deleted(&ctx.client, namespace, name, DELETE_TIMEOUT).await?;
+            mrs.wait_until_deleted(namespace, name, DELETE_TIMEOUT)
+                .await?;
         }
         Ok(())
     }
@@ -175,7 +177,9 @@ impl Actuator<ContainerRuntime> for GVisorActuator {
             BASE_MR.to_string(),
         ] {
             if !mr::delete_keeping_objects(&ctx.client, &namespace, &name).await? {
-                mr::wait_until_deleted(&ctx.client, &namespace, &name, DELETE_TIMEOUT).await?;
+                let mrs = ctx.managed_resources();
+                mrs.wait_until_deleted(&namespace, &name, DELETE_TIMEOUT)
+                    .await?;
             }
         }
         Ok(())

@@ -64,6 +64,7 @@ pub fn manager_with(images: ImageVector, flags: &Flags) -> Manager {
         &flags.gvisor_installation_test_repository,
     );
     Manager::new(NAME)
+        .cache_managed_resources(actuator::ORIGIN)
         .container_runtime(TYPE, actuator)
         .with(health::registration())
 }

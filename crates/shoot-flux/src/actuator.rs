@@ -139,7 +139,8 @@ impl FluxActuator {
         Self::deploy(ctx, namespace, INSTALL_MR, &select(&release, &selection)).await?;
         let sources = shoot_objects::source_objects(config);
         if sources.is_empty() {
-            mr::delete(&ctx.client, namespace, SOURCE_MR)
+            ctx.managed_resources()
+                .delete(namespace, SOURCE_MR)
                 .await
                 .map(drop)
         } else {
@@ -162,7 +163,8 @@ impl FluxActuator {
             &[INSTALL_MR]
         };
         for name in wanted {
-            mr::wait_until_healthy(&ctx.client, namespace, name, BOOTSTRAP_TIMEOUT)
+            ctx.managed_resources()
+                .wait_until_healthy(namespace, name, BOOTSTRAP_TIMEOUT)
                 .await
                 .map_err(|e| {
                     Error::context("error waiting for Flux installation to get ready", e)

@@ -88,6 +88,7 @@ pub fn manager(flags: &Flags) -> Manager {
         actuator = actuator.with_garden(garden::Garden::new(access, timeout));
     }
     Manager::new(NAME)
+        .cache_managed_resources(actuator::ORIGIN)
         .with(
             extension_framework::Registration::<Extension>::new(TYPE, actuator)
                 .resync(Duration::from_secs(60 * 60)),

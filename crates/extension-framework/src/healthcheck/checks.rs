@@ -13,7 +13,6 @@ use crate::managed_resources::{is_configuration_problem, unhealthy_reason};
 use async_trait::async_trait;
 use gardener_api::extensions::{ConditionStatus, ErrorCode};
 use gardener_api::resources::{ManagedResource, RESOURCES_HEALTHY, RESOURCES_PROGRESSING};
-use kube::api::Api;
 use std::time::Duration;
 
 /// Checks a ManagedResource in the object's namespace (`general/managed_resource.go`).
@@ -32,8 +31,8 @@ async fn read(
     ctx: &CheckContext,
     name: &str,
 ) -> Result<Result<ManagedResource, CheckResult>, Error> {
-    let api: Api<ManagedResource> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-    Ok(api.get_opt(name).await?.ok_or_else(|| {
+    let read = ctx.managed_resources.get(&ctx.namespace, name).await?;
+    Ok(read.ok_or_else(|| {
         CheckResult::unhealthy(format!(
             "Managed Resource {name:?} in namespace {:?} not found",
             ctx.namespace

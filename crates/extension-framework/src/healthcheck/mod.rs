@@ -102,6 +102,8 @@ pub struct CheckContext {
     pub cluster: Option<ClusterContext>,
     /// The checked extension object as read (e.g. for a check that depends on its spec).
     pub object: serde_json::Value,
+    /// ManagedResource reads, through the process's cache where it holds them.
+    pub managed_resources: crate::managed_resources::ManagedResources,
 }
 
 /// One health check contributing to a condition.
@@ -208,6 +210,10 @@ async fn check_object<K: ExtensionKind>(
         namespace,
         cluster,
         object: serde_json::to_value(&object)?,
+        managed_resources: crate::managed_resources::ManagedResources::new(
+            shared.client.clone(),
+            Some(shared.cache.clone()),
+        ),
     };
     for (type_, checks) in &reg.conditions {
         let verdict = if hibernated {

@@ -119,6 +119,10 @@ async fn workload_checks_read_what_the_resource_manager_reports() {
         namespace: NS.into(),
         cluster: None,
         object: serde_json::Value::Null,
+        managed_resources: extension_framework::managed_resources::ManagedResources::new(
+            seed.client.clone(),
+            None,
+        ),
     };
     let check = WorkloadCheck::daemon_set("extension-x", "kube-system", "gvisor-installer");
     let missing = check.check(&ctx).await.unwrap();

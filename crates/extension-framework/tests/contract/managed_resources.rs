@@ -259,6 +259,68 @@ async fn delete_keeping_objects_reads_the_secrets_from_the_patch() {
     );
 }
 
+/// The extension's own ManagedResources (by origin) come from a watch started by the first read,
+/// as Go's cached client reads them; others, and misses, from the API server.
+#[tokio::test]
+async fn own_managed_resources_are_read_from_the_cache() {
+    let seed = Seed::new().await;
+    mr::create_for_shoot(&seed.client, NS, "own", "o", false, data("a"))
+        .await
+        .unwrap();
+    mr::create_for_seed(&seed.client, NS, "seedmr", false, data("b"))
+        .await
+        .unwrap();
+    let (_stop, stop) = tokio::sync::watch::channel(false);
+    let cache = extension_framework::cache::SeedCache::start(seed.client.clone(), stop.clone())
+        .with_managed_resources(seed.client.clone(), "o", stop);
+    seed.cache.wait_until_synced().await;
+    seed.server.clear_requests();
+    let mrs = mr::ManagedResources::new(seed.client.clone(), Some(cache));
+    let requests = || -> Vec<(String, String, String)> {
+        seed.server
+            .requests()
+            .into_iter()
+            .filter(|r| r.resource == "managedresources")
+            .map(|r| (r.verb, r.name, r.query))
+            .collect()
+    };
+    let own = mrs.get(NS, "own").await.unwrap().unwrap();
+    assert_eq!(own.spec.secret_refs.unwrap().len(), 1);
+    let first = requests();
+    assert!(
+        first
+            .iter()
+            .all(|(verb, _, query)| (verb == "list" || verb == "watch")
+                && query.contains("labelSelector=origin%3Do")),
+        "the first read starts a watch of the origin's ManagedResources: {first:?}"
+    );
+    mrs.get(NS, "own").await.unwrap().unwrap();
+    assert_eq!(requests(), first, "a cached read sends nothing");
+    // Another origin's, or a missing one: the cache does not hold it, the API server answers.
+    assert!(mrs.get(NS, "seedmr").await.unwrap().is_some());
+    assert!(mrs.get(NS, "missing").await.unwrap().is_none());
+    let gets: Vec<String> = requests()
+        .into_iter()
+        .filter(|(verb, _, _)| verb == "get")
+        .map(|(_, name, _)| name)
+        .collect();
+    assert_eq!(gets, ["seedmr", "missing"]);
+    // Delete takes the Secrets to delete from the cached copy.
+    assert!(mrs.delete(NS, "own").await.unwrap());
+    assert!(
+        requests()
+            .iter()
+            .all(|(verb, name, _)| verb != "get" || name != "own")
+    );
+    assert!(
+        seed.api::<Secret>()
+            .get_opt(&mr::secret_name("own", &data("a")))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 #[tokio::test]
 async fn item_58_wait_until_deleted_reports_configuration_problems() {
     let seed = Seed::new().await;

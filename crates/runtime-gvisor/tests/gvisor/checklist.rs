@@ -346,6 +346,10 @@ async fn the_installation_check_reads_the_resource_manager_report() {
         namespace: NS.into(),
         cluster: None,
         object: json!({"spec": {"workerPool": {"name": POOL}}}),
+        managed_resources: extension_framework::managed_resources::ManagedResources::new(
+            seed.client.clone(),
+            None,
+        ),
     };
     let missing = InstallationCheck.check(&ctx).await.unwrap();
     assert_eq!(missing.status, ConditionStatus::False);
