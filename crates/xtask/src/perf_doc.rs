@@ -61,13 +61,19 @@ pub fn render(results: &Value) -> String {
 }
 
 /// How the measured extension binaries were linked, as the run recorded it.
-fn linking(results: &Value) -> &'static str {
-    if results["binaries"]["linking"] == "static" {
-        "The extension binaries (every process figure and the sizes) are release builds linked \
-         statically (`-C target-feature=+crt-static`, glibc), as the images' musl executables are: \
-         they map no shared libraries. This machine has no musl target to build the images' own."
+fn linking(results: &Value) -> String {
+    let binaries = &results["binaries"];
+    if binaries["linking"] == "static" {
+        format!(
+            "The extension binaries (every process figure and the sizes) are release builds linked \
+             statically against glibc (`RUSTFLAGS={}`), as the images' musl executables are: \
+             they map no shared libraries. This machine has no musl target to build the images' own.",
+            binaries["rustflags"]
+                .as_str()
+                .unwrap_or("-C target-feature=+crt-static")
+        )
     } else {
-        "The extension binaries are release builds linked dynamically against glibc."
+        "The extension binaries are release builds linked dynamically against glibc.".into()
     }
 }
 
@@ -317,8 +323,10 @@ mod tests {
     /// The page says how the binaries were linked as the run recorded it, not as typed text.
     #[test]
     fn the_page_says_how_the_binaries_were_linked() {
-        let page = |linking: &str| render(&json!({ "binaries": { "linking": linking } }));
-        assert!(page("static").contains("linked statically"));
+        let page = |linking: &str| {
+            render(&json!({ "binaries": { "linking": linking, "rustflags": "-C x" } }))
+        };
+        assert!(page("static").contains("linked statically against glibc (`RUSTFLAGS=-C x`)"));
         assert!(page("dynamic").contains("linked dynamically"));
     }
 }
