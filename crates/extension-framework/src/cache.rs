@@ -182,7 +182,8 @@ impl SeedCache {
     /// The ManagedResource `namespace/name` as the cache holds it, as Go's cached client reads it.
     ///
     /// # Guarantees
-    /// The first call starts the watch and waits up to 5 s for its first list.
+    /// The first call starts the watch and waits up to 5 s for its first list; later calls do not
+    /// wait for a watch that has not listed yet.
     ///
     /// # Errors
     /// `None` when the cache does not hold it: no ManagedResources are cached, the watch has not
@@ -194,30 +195,42 @@ impl SeedCache {
         name: &str,
     ) -> Option<Arc<ManagedResource>> {
         let lazy = self.managed_resources.as_ref()?;
+        let mut started = false;
         let synced = lazy
             .synced
-            .get_or_init(|| async {
-                let stream = watch::objects::<ManagedResource>(
-                    lazy.client.clone(),
-                    lazy.config.clone(),
-                    "cache".into(),
-                )
-                .filter_map(|event| futures::future::ready(event.ok()))
-                // Reference annotations and labels are written from patch answers, never read
-                // from the cache.
-                .map(|mut event| {
-                    if let watcher::Event::Apply(mr) | watcher::Event::InitApply(mr) = &mut event {
-                        mr.metadata.annotations = None;
-                        mr.metadata.labels = None;
-                    }
-                    event
-                });
-                spawn_reflector(stream, lazy.stop.clone())
+            .get_or_init(|| {
+                started = true;
+                async {
+                    let stream = watch::objects::<ManagedResource>(
+                        lazy.client.clone(),
+                        lazy.config.clone(),
+                        "cache".into(),
+                    )
+                    .filter_map(|event| futures::future::ready(event.ok()))
+                    // Reference annotations and labels are written from patch answers, never read
+                    // from the cache.
+                    .map(|mut event| {
+                        if let watcher::Event::Apply(mr) | watcher::Event::InitApply(mr) =
+                            &mut event
+                        {
+                            mr.metadata.annotations = None;
+                            mr.metadata.labels = None;
+                        }
+                        event
+                    });
+                    spawn_reflector(stream, lazy.stop.clone())
+                }
             })
             .await;
-        tokio::time::timeout(LAZY_SYNC_WAIT, synced.wait_until_ready())
-            .await
-            .ok()?;
+        // Only the read that starts the watch waits for it: while a watch cannot list (a chart
+        // without `list`/`watch`), every other read goes straight to the API server.
+        if started {
+            tokio::time::timeout(LAZY_SYNC_WAIT, synced.wait_until_ready())
+                .await
+                .ok()?;
+        } else if !synced.is_ready() {
+            return None;
+        }
         synced.store.get(&ObjectRef::new(name).within(namespace))
     }
 

@@ -321,6 +321,32 @@ async fn own_managed_resources_are_read_from_the_cache() {
     );
 }
 
+/// A watch that cannot list (a chart without `list` on ManagedResources) delays only the read
+/// that started it; every later read goes straight to the API server.
+#[tokio::test]
+async fn a_cache_that_cannot_list_only_delays_the_first_read() {
+    let seed = Seed::new().await;
+    mr::create_for_shoot(&seed.client, NS, "own", "o", false, data("a"))
+        .await
+        .unwrap();
+    seed.server.inject_fault(test_apiserver::FaultRule::new(
+        "list",
+        "managedresources",
+        usize::MAX,
+        403,
+    ));
+    let (_stop, stop) = tokio::sync::watch::channel(false);
+    let cache = extension_framework::cache::SeedCache::start(seed.client.clone(), stop.clone())
+        .with_managed_resources(seed.client.clone(), "o", stop);
+    let mrs = mr::ManagedResources::new(seed.client.clone(), Some(cache));
+    // The first read waits for the watch (5 s), then reads the API server.
+    assert!(mrs.get(NS, "own").await.unwrap().is_some());
+    let later = tokio::time::timeout(Duration::from_secs(3), mrs.get(NS, "own"))
+        .await
+        .expect("a later read does not wait for the watch again");
+    assert!(later.unwrap().is_some());
+}
+
 #[tokio::test]
 async fn item_58_wait_until_deleted_reports_configuration_problems() {
     let seed = Seed::new().await;
