@@ -15,6 +15,17 @@ fn data(value: &str) -> BTreeMap<String, Vec<u8>> {
     [("data.yaml".to_string(), value.as_bytes().to_vec())].into()
 }
 
+/// ManagedResource reads through a process cache that watches `origin`'s (until the sender drops).
+fn caching(seed: &Seed, origin: &str) -> (tokio::sync::watch::Sender<bool>, mr::ManagedResources) {
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let cache = extension_framework::cache::SeedCache::start(seed.client.clone(), stop.clone())
+        .with_managed_resources(seed.client.clone(), origin, stop);
+    (
+        stop_tx,
+        mr::ManagedResources::new(seed.client.clone(), Some(cache)),
+    )
+}
+
 #[tokio::test]
 async fn item_54_55_create_for_shoot_and_update_with_new_secret() {
     let seed = Seed::new().await;
@@ -270,12 +281,9 @@ async fn own_managed_resources_are_read_from_the_cache() {
     mr::create_for_seed(&seed.client, NS, "seedmr", false, data("b"))
         .await
         .unwrap();
-    let (_stop, stop) = tokio::sync::watch::channel(false);
-    let cache = extension_framework::cache::SeedCache::start(seed.client.clone(), stop.clone())
-        .with_managed_resources(seed.client.clone(), "o", stop);
+    let (_stop, mrs) = caching(&seed, "o");
     seed.cache.wait_until_synced().await;
     seed.server.clear_requests();
-    let mrs = mr::ManagedResources::new(seed.client.clone(), Some(cache));
     let requests = || -> Vec<(String, String, String)> {
         seed.server
             .requests()
@@ -335,10 +343,7 @@ async fn a_cache_that_cannot_list_only_delays_the_first_read() {
         usize::MAX,
         403,
     ));
-    let (_stop, stop) = tokio::sync::watch::channel(false);
-    let cache = extension_framework::cache::SeedCache::start(seed.client.clone(), stop.clone())
-        .with_managed_resources(seed.client.clone(), "o", stop);
-    let mrs = mr::ManagedResources::new(seed.client.clone(), Some(cache));
+    let (_stop, mrs) = caching(&seed, "o");
     // The first read waits for the watch (5 s), then reads the API server.
     assert!(mrs.get(NS, "own").await.unwrap().is_some());
     let later = tokio::time::timeout(Duration::from_secs(3), mrs.get(NS, "own"))
