@@ -409,7 +409,18 @@ impl ManagedResources {
         name: &str,
         timeout: Duration,
     ) -> Result<(), Error> {
-        wait_healthy(self, namespace, name, timeout).await
+        let healthy =
+            |mr: Option<&ManagedResource>| mr.is_some_and(|mr| unhealthy_reason(mr).is_none());
+        let Err(last) = poll(self, namespace, name, timeout, healthy).await? else {
+            return Ok(());
+        };
+        let reason = last
+            .as_ref()
+            .and_then(unhealthy_reason)
+            .unwrap_or_else(|| format!("managed resource {namespace}/{name} not found"));
+        Err(Error::msg(format!(
+            "retry failed with context deadline exceeded, last error: {reason}"
+        )))
     }
 
     /// [`wait_until_deleted`], reading through the cache: while the cache holds the
@@ -423,7 +434,28 @@ impl ManagedResources {
         name: &str,
         timeout: Duration,
     ) -> Result<(), Error> {
-        wait_deleted(self, namespace, name, timeout).await
+        let gone = |mr: Option<&ManagedResource>| mr.is_none();
+        let Err(Some(mr)) = poll(self, namespace, name, timeout, gone).await? else {
+            return Ok(());
+        };
+        let failed = mr.condition(RESOURCES_APPLIED).filter(|c| {
+            c.status != ConditionStatus::True
+                && matches!(c.reason.as_str(), "DeletionFailed" | "DeletionPending")
+        });
+        Err(match failed {
+            Some(c) => {
+                let error = Error::msg(format!(
+                    "error while waiting for all resources to be deleted: resource {namespace}/{name} still exists:\n{}",
+                    c.message
+                ));
+                if is_configuration_problem(&c.message) {
+                    error.with_codes([ErrorCode::ConfigurationProblem])
+                } else {
+                    error
+                }
+            }
+            None => Error::msg(format!("resource {namespace}/{name} still exists")),
+        })
     }
 }
 
@@ -551,37 +583,9 @@ pub async fn wait_until_healthy(
     name: &str,
     timeout: Duration,
 ) -> Result<(), Error> {
-    wait_healthy(
-        &ManagedResources::new(client.clone(), None),
-        namespace,
-        name,
-        timeout,
-    )
-    .await
-}
-
-async fn wait_healthy(
-    mrs: &ManagedResources,
-    namespace: &str,
-    name: &str,
-    timeout: Duration,
-) -> Result<(), Error> {
-    match poll(mrs, namespace, name, timeout, |mr| {
-        mr.is_some_and(|mr| unhealthy_reason(mr).is_none())
-    })
-    .await?
-    {
-        Ok(_) => Ok(()),
-        Err(last) => {
-            let reason = last
-                .as_ref()
-                .and_then(unhealthy_reason)
-                .unwrap_or_else(|| format!("managed resource {namespace}/{name} not found"));
-            Err(Error::msg(format!(
-                "retry failed with context deadline exceeded, last error: {reason}"
-            )))
-        }
-    }
+    ManagedResources::new(client.clone(), None)
+        .wait_until_healthy(namespace, name, timeout)
+        .await
 }
 
 /// `WaitUntilDeleted`: polls until the ManagedResource is gone.
@@ -595,42 +599,9 @@ pub async fn wait_until_deleted(
     name: &str,
     timeout: Duration,
 ) -> Result<(), Error> {
-    wait_deleted(
-        &ManagedResources::new(client.clone(), None),
-        namespace,
-        name,
-        timeout,
-    )
-    .await
-}
-
-async fn wait_deleted(
-    mrs: &ManagedResources,
-    namespace: &str,
-    name: &str,
-    timeout: Duration,
-) -> Result<(), Error> {
-    let Err(Some(mr)) = poll(mrs, namespace, name, timeout, |mr| mr.is_none()).await? else {
-        return Ok(());
-    };
-    let failed = mr.condition(RESOURCES_APPLIED).filter(|c| {
-        c.status != ConditionStatus::True
-            && matches!(c.reason.as_str(), "DeletionFailed" | "DeletionPending")
-    });
-    Err(match failed {
-        Some(c) => {
-            let error = Error::msg(format!(
-                "error while waiting for all resources to be deleted: resource {namespace}/{name} still exists:\n{}",
-                c.message
-            ));
-            if is_configuration_problem(&c.message) {
-                error.with_codes([ErrorCode::ConfigurationProblem])
-            } else {
-                error
-            }
-        }
-        None => Error::msg(format!("resource {namespace}/{name} still exists")),
-    })
+    ManagedResources::new(client.clone(), None)
+        .wait_until_deleted(namespace, name, timeout)
+        .await
 }
 
 #[cfg(test)]
